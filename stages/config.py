@@ -1,0 +1,173 @@
+"""params.yaml, loaded and validated once into frozen config objects; a bad value is one line naming its key."""
+from __future__ import annotations
+
+import re
+import typing
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Annotated, Any
+
+import yaml
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+
+from stages.datasets import DATASETS
+from stages.errors import ParamsError
+from stages.registry import did_you_mean, not_one_of
+
+PARAMS_FILE = Path("params.yaml")
+
+
+def one_of(choices: Iterable[str]):
+    """A validator that accepts only the given names."""
+    choices = tuple(choices)
+
+    def check(value: str) -> str:
+        if value not in choices:
+            raise ValueError(not_one_of(value, choices))
+        return value
+
+    return AfterValidator(check)
+
+
+def unique(values: list) -> list:
+    duplicates = sorted({str(v) for v in values if values.count(v) > 1})
+    if duplicates:
+        raise ValueError(f"lists {', '.join(duplicates)} more than once; entries must be unique")
+    return values
+
+
+class Frozen(BaseModel):
+    """Base of every config object: immutable, strictly typed, unknown keys rejected."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+DatasetName = Annotated[str, one_of(DATASETS.names)]
+Fraction = Annotated[float, Field(gt=0, lt=1)]
+
+
+class DataConfig(Frozen):
+    """Where the data comes from and how it is split."""
+
+    source: Annotated[str, one_of(("offline", "kaggle"))] = "offline"
+    datasets: Annotated[list[DatasetName], Field(min_length=1), AfterValidator(unique)]
+    val_fraction: Annotated[float, Field(gt=0, le=0.5)] = 0.15
+    test_fraction: Annotated[float, Field(gt=0, le=0.5)] = 0.15  # when the source ships no test file
+    split_seed: Annotated[int, Field(ge=0)] = 0
+    max_download_mb: Annotated[float, Field(gt=0)] = 2048  # cap on an archive's uncompressed size
+    download_retries: Annotated[int, Field(ge=0, le=10)] = 3  # on 429 and 5xx, with backoff
+    download_timeout_s: Annotated[float, Field(gt=0)] = 60  # per request; a stalled server fails
+    download_backoff_s: Annotated[float, Field(ge=0)] = 2  # first retry's wait; doubles each retry
+
+
+class Params(Frozen):
+    """The whole params.yaml."""
+
+    data: DataConfig
+
+
+# --- loading -------------------------------------------------------------------------------
+
+class _Loader(yaml.SafeLoader):
+    """YAML 1.1 reads `1e-3` as a string; read it as a float, as YAML 1.2 (and DVC) do."""
+
+
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"""^[-+]?(?:[0-9][0-9_]*\.[0-9_]*(?:[eE][-+]?[0-9]+)?|\.[0-9_]+(?:[eE][-+]?[0-9]+)?
+        |[0-9][0-9_]*[eE][-+]?[0-9]+|\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$""", re.X),
+    list("-+0123456789."),
+)
+
+
+def read_yaml(path: Path) -> Any:
+    """Parse a YAML file; a syntax error becomes one line naming the file and position."""
+    try:
+        return yaml.load(path.read_text(), Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
+    except FileNotFoundError:
+        raise ParamsError(f"{path}: file not found (run from the repository root)") from None
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(error, "problem", None) or str(error)
+        raise ParamsError(f"{path}:{where}: not valid YAML: {problem}") from None
+
+
+def load(path: Path | str = PARAMS_FILE) -> Params:
+    """Load and validate params.yaml; raise ParamsError with one line per problem."""
+    path = Path(path)
+    return parse(read_yaml(path), source=str(path))
+
+
+def parse(raw: Any, source: str = str(PARAMS_FILE)) -> Params:
+    """Validate an already-parsed params mapping."""
+    if not isinstance(raw, dict):
+        raise ParamsError(f"{source}: must be a mapping of sections (data, ...), got {_kind(raw)}")
+    try:
+        params = Params.model_validate(raw)
+    except ValidationError as error:
+        lines = [f"{source}: {_describe(e)}" for e in error.errors()]
+        raise ParamsError("\n".join(lines)) from None
+    return params
+
+
+def _describe(error: dict) -> str:
+    """Render one pydantic error as 'key.path: what is wrong and what is allowed'."""
+    loc = error["loc"]
+    path = key_path(loc)
+    kind, value = error["type"], error.get("input")
+    if kind == "extra_forbidden":
+        allowed = _allowed_keys(loc[:-1])
+        return f"{path}: unknown key; allowed: {', '.join(allowed)}{did_you_mean(loc[-1], allowed)}"
+    if kind == "missing":
+        return f"{path}: required key is missing"
+    message = error["msg"].removeprefix("Value error, ")
+    if kind != "value_error":
+        message = re.sub(r"^(Input|List) should|,? after validation.*$", lambda m: "must" if m[1] else "", message)
+        message = f"{value!r}: {message}"
+    return f"{path}: {message}"
+
+
+def key_path(loc: Iterable) -> str:
+    """('defaults', 'hidden', 2) -> 'defaults.hidden[2]'."""
+    path = ""
+    for part in loc:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        elif not re.fullmatch(r"function-after\[.*\]|[a-z-]+\[.*\]", str(part)):
+            path += f".{part}" if path else str(part)
+    return path
+
+
+def _allowed_keys(loc: Iterable) -> list[str]:
+    """The keys the model at `loc` accepts, found by walking the schema's annotations."""
+    model: Any = Params
+    for part in loc:
+        if isinstance(part, int) or model is None:
+            continue
+        fields = getattr(model, "model_fields", None)
+        annotation = fields[part].annotation if fields and part in fields else _dict_value(model)
+        model = _model_in(annotation)
+    return list(model.model_fields) if model is not None else []
+
+
+def _dict_value(annotation: Any) -> Any:
+    args = typing.get_args(annotation)
+    return args[1] if typing.get_origin(annotation) is dict and len(args) == 2 else None
+
+
+def _model_in(annotation: Any) -> Any:
+    """The config model an annotation holds, directly, in a dict or in an Optional."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    if typing.get_origin(annotation) is dict:
+        return annotation
+    for arg in typing.get_args(annotation):
+        found = _model_in(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def _kind(value: Any) -> str:
+    return "nothing" if value is None else type(value).__name__

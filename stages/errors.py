@@ -1,0 +1,51 @@
+"""The errors a user can meet, each rendered as one actionable line, and the exit codes they map to."""
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from functools import wraps
+from typing import TypeVar
+
+EXIT_BAD_PARAMS = 2  # argparse and our params validation share this code
+EXIT_FAILED = 1
+
+F = TypeVar("F", bound=Callable[..., object])
+
+
+class UserError(Exception):
+    """A problem the user can fix; its message is the whole story, in one line."""
+
+    exit_code = EXIT_FAILED
+
+
+class ParamsError(UserError):
+    """A value in params.yaml (or on `dvc exp run -S`) that is not allowed."""
+
+    exit_code = EXIT_BAD_PARAMS
+
+
+class DataError(UserError):
+    """A dataset file that does not have the expected shape or content."""
+
+
+class DownloadError(UserError):
+    """A download that could not be completed; the previous data is untouched."""
+
+
+def one_line(message: str) -> str:
+    """Collapse a message to a single line so logs and DVC's output keep it whole."""
+    return " ".join(str(message).split())
+
+
+def stage_entry(main: F) -> F:
+    """Wrap a stage's main(): a UserError prints one line to stderr and exits with its code."""
+
+    @wraps(main)
+    def wrapper(*args, **kwargs):
+        try:
+            return main(*args, **kwargs)
+        except UserError as error:
+            print(f"error: {one_line(str(error))}", file=sys.stderr)
+            sys.exit(error.exit_code)
+
+    return wrapper  # type: ignore[return-value]

@@ -1,0 +1,97 @@
+"""Shared fixtures: a fake Kaggle on 127.0.0.1, a network safety net, and throwaway copies of the repo."""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from stages import kaggle_source
+from tests import fake_kaggle
+
+REPO = Path(__file__).resolve().parents[1]
+KAGGLE_HANDLES = {
+    "zalando-research/fashionmnist": fake_kaggle.fashion_csvs,
+    "uciml/breast-cancer-wisconsin-data": fake_kaggle.wdbc_csv,
+    "camnugent/california-housing-prices": fake_kaggle.housing_csv,
+}
+
+
+@pytest.fixture(autouse=True)
+def no_stray_traffic(monkeypatch):
+    """Any request not meant for 127.0.0.1 goes to a dead local proxy instead of the internet."""
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"):
+        monkeypatch.setenv(name, "http://127.0.0.1:1")
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
+
+
+@pytest.fixture
+def kaggle_home(tmp_path, monkeypatch):
+    """A home folder with no Kaggle credentials anywhere."""
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("KAGGLE_CONFIG_DIR", str(home / ".kaggle"))
+    for name in ("KAGGLE_API_TOKEN", "KAGGLE_USERNAME", "KAGGLE_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    return home
+
+
+@pytest.fixture
+def fake_kaggle_server(kaggle_home, monkeypatch):
+    """A running fake Kaggle serving tiny archives of the three datasets, with credentials set."""
+    from kagglesdk import kaggle_env
+
+    with fake_kaggle.FakeKaggle() as server:
+        for handle, make in KAGGLE_HANDLES.items():
+            server.archives[handle] = fake_kaggle.zip_bytes(make())
+        monkeypatch.setenv(kaggle_source.ENDPOINT_ENV, server.url)
+        monkeypatch.setitem(kaggle_env._env_to_endpoint, kaggle_env.KaggleEnv.PROD, server.url)
+        monkeypatch.setenv("KAGGLE_USERNAME", fake_kaggle.USERNAME)
+        monkeypatch.setenv("KAGGLE_KEY", fake_kaggle.KEY)
+        yield server
+
+
+def subprocess_env(**extra: str) -> dict[str, str]:
+    """The environment for a child process: this interpreter's bin first on PATH, quiet TensorFlow."""
+    env = dict(os.environ)
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    env.update(extra)
+    return env
+
+
+def run(args: list[str], cwd: Path, **env: str) -> subprocess.CompletedProcess:
+    """Run a command, capturing text output, never raising on failure."""
+    return subprocess.run(args, cwd=cwd, env=subprocess_env(**env), capture_output=True, text=True,
+                          timeout=1800)
+
+
+def dvc(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess:
+    """Run the dvc command line of this interpreter's environment."""
+    return run([sys.executable, "-m", "dvc", *args], cwd, **env)
+
+
+def copy_repo(target: Path) -> Path:
+    """Make `target` a fresh git repository holding the project's files as they are in this working tree."""
+    listed = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=REPO,
+                            capture_output=True, text=True, check=True).stdout.split("\n")
+    for name in filter(None, listed):
+        source = REPO / name
+        if source.is_file():
+            (target / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target / name)
+    for command in (["git", "init", "-q"], ["git", "add", "-A"],
+                    ["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "copy"]):
+        subprocess.run(command, cwd=target, check=True, capture_output=True)
+    return target
+
+
+@pytest.fixture
+def repo_copy(tmp_path) -> Path:
+    """A throwaway copy of the repository for one test."""
+    return copy_repo(tmp_path / "repo")

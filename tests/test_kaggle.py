@@ -1,0 +1,101 @@
+"""The real `kaggle` client against a fake Kaggle on 127.0.0.1: success, and errors that keep old data."""
+from __future__ import annotations
+
+import json
+import sys
+
+import numpy as np
+import pytest
+import yaml
+
+from stages import config
+from stages.datasets import DATASETS
+from stages.download import download
+from stages.errors import DownloadError
+from stages.preprocess import preprocess
+from tests import fake_kaggle
+from tests.conftest import REPO, run
+
+KAGGLE = config.load(REPO / "params.yaml").data.model_copy(
+    update={"source": "kaggle", "download_backoff_s": 0.0, "download_retries": 1, "download_timeout_s": 5})
+
+
+def previous_good(folder):
+    """Put a recognisable earlier download in `folder` and return its files' bytes."""
+    folder.mkdir(parents=True)
+    (folder / "data.csv").write_text("earlier,good\n1,2\n")
+    (folder / "SOURCE.json").write_text("{}\n")
+    return snapshot(folder)
+
+
+def snapshot(folder):
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+
+
+@pytest.mark.parametrize("name", DATASETS.names)
+def test_kaggle_download_then_preprocess(fake_kaggle_server, tmp_path, name):
+    spec = DATASETS.get(name)
+    record = download(spec, KAGGLE, tmp_path / "raw")
+    assert record["source"] == "kaggle" and record["origin"] == f"kaggle:{spec.kaggle_handle}"
+    assert sorted(record["files"]) == sorted(spec.kaggle.files)
+    assert ("POST", fake_kaggle.DOWNLOAD_PATH) in fake_kaggle_server.requests
+    assert not list(tmp_path.glob(".*"))  # no staging folder left beside the output
+    meta = preprocess(spec, KAGGLE, tmp_path / "raw", tmp_path / "processed")
+    assert meta["source"] == "kaggle"
+    train = np.load(tmp_path / "processed" / "train.npz")
+    assert np.isfinite(train["x"]).all()
+    if name == "fashion_mnist":
+        assert len(meta["features"]) == 784 and meta["test_from_file"]
+        assert meta["target"]["class_names"][0] == "T-shirt/top"
+    if name == "breast_cancer":
+        assert meta["target"]["class_names"] == ["benign", "malignant"] and len(meta["features"]) == 30
+    if name == "california_housing":
+        assert "ocean_proximity_INLAND" in meta["features"]
+        assert "total_bedrooms" in meta["imputed_median"]
+
+
+def test_missing_credentials_say_how_to_set_them(kaggle_home, tmp_path):
+    out = tmp_path / "raw"
+    before = previous_good(out)
+    with pytest.raises(DownloadError) as caught:
+        download(DATASETS.get("breast_cancer"), KAGGLE, out)
+    message = str(caught.value)
+    assert "KAGGLE_USERNAME" in message and "~/.kaggle" in message and "data.source=offline" in message
+    assert snapshot(out) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["home", "raw"]
+
+
+def test_unknown_dataset_is_a_clear_404(fake_kaggle_server, tmp_path):
+    del fake_kaggle_server.archives["uciml/breast-cancer-wisconsin-data"]
+    out = tmp_path / "raw"
+    before = previous_good(out)
+    with pytest.raises(DownloadError, match=r"uciml/breast-cancer-wisconsin-data was not found on Kaggle \(404\)"):
+        download(DATASETS.get("breast_cancer"), KAGGLE, out)
+    assert snapshot(out) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["home", "raw"]
+
+
+def test_rejected_key_is_a_clear_401(fake_kaggle_server, tmp_path, monkeypatch):
+    monkeypatch.setenv("KAGGLE_KEY", "wrong-key-canary-51f0")
+    with pytest.raises(DownloadError, match=r"rejected the credentials \(401\)") as caught:
+        download(DATASETS.get("breast_cancer"), KAGGLE, tmp_path / "raw")
+    assert "wrong-key-canary-51f0" not in str(caught.value)
+    assert not (tmp_path / "raw").exists()
+
+
+def test_download_stage_cli_fails_in_one_line_without_leaking_the_key(fake_kaggle_server, tmp_path):
+    params = yaml.safe_load((REPO / "params.yaml").read_text())
+    params["data"].update(source="kaggle", download_backoff_s=0, download_retries=0)
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    del fake_kaggle_server.archives["uciml/breast-cancer-wisconsin-data"]
+    result = run([sys.executable, "-m", "stages.download", "breast_cancer", "--out", "data/raw/breast_cancer"],
+                 tmp_path, PYTHONPATH=str(REPO))
+    assert result.returncode == 1
+    assert result.stderr.strip().count("\n") == 0 and "(404)" in result.stderr
+    assert fake_kaggle.KEY not in result.stdout + result.stderr
+    ok = run([sys.executable, "-m", "stages.download", "fashion_mnist", "--out", "data/raw/fashion_mnist"],
+             tmp_path, PYTHONPATH=str(REPO))
+    assert ok.returncode == 0, ok.stderr
+    written = tmp_path / "data" / "raw" / "fashion_mnist"
+    assert json.loads((written / "SOURCE.json").read_text())["source"] == "kaggle"
+    assert all(fake_kaggle.KEY.encode() not in p.read_bytes() for p in written.iterdir())
