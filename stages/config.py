@@ -12,6 +12,9 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 
 from stages.datasets import DATASETS
 from stages.errors import ParamsError
+from stages.losses import LOSSES
+from stages.models import ACTIVATIONS, INITIALIZERS, REGULARIZERS
+from stages.optimizers import OPTIMIZERS
 from stages.registry import did_you_mean, not_one_of
 
 PARAMS_FILE = Path("params.yaml")
@@ -60,10 +63,65 @@ class DataConfig(Frozen):
     download_backoff_s: Annotated[float, Field(ge=0)] = 2  # first retry's wait; doubles each retry
 
 
+# Settings a variant may sweep inside one process: the engine holds them in variables, so every
+# sweep point and seed reuses one traced graph.
+SWEEPABLE = ("learning_rate", "l1", "l2", "dropout", "init_stddev")
+PositiveFloat = Annotated[float, Field(gt=0)]
+UnitInterval = Annotated[float, Field(ge=0, lt=1)]
+
+
+class TrainConfig(Frozen):
+    """One experiment: network, loss, optimizer, schedule and replicates (Keras names throughout)."""
+
+    dataset: DatasetName
+    train_fraction: Annotated[float, Field(gt=0, le=1)] = 1.0  # share of the training split used
+    hidden: Annotated[list[Annotated[int, Field(ge=1, le=65536)]], Field(max_length=64)] = [128, 128]
+    activation: Annotated[str, one_of(ACTIVATIONS.names)] = "relu"
+    negative_slope: UnitInterval = 0.01  # leaky_relu only
+    initializer: Annotated[str, one_of(INITIALIZERS.names)] = "he_normal"
+    init_stddev: PositiveFloat = 0.05  # random_normal only
+    regularizer: Annotated[str, one_of(REGULARIZERS.names)] = "none"
+    l1: Annotated[float, Field(ge=0)] = 0.0
+    l2: Annotated[float, Field(ge=0)] = 0.0
+    dropout: UnitInterval = 0.0  # after every hidden layer
+    loss: Annotated[str, one_of(LOSSES.names)] = "categorical_crossentropy"
+    huber_delta: PositiveFloat = 1.0  # in standardized target units
+    optimizer: Annotated[str, one_of(OPTIMIZERS.names)] = "adam"
+    learning_rate: PositiveFloat = 0.001
+    momentum: UnitInterval = 0.9  # momentum only
+    nesterov: bool = False  # momentum only
+    rho: Annotated[float, Field(gt=0, lt=1)] = 0.9  # rmsprop only
+    beta_1: UnitInterval = 0.9  # adam only
+    beta_2: UnitInterval = 0.999  # adam only
+    epsilon: PositiveFloat = 1e-7  # adagrad, rmsprop, adam
+    global_clipnorm: PositiveFloat | None = None  # clip the gradient's global norm; None: no clipping
+    batch_size: Annotated[int, Field(ge=1)] = 32  # minibatch_sgd, momentum, adagrad, rmsprop, adam
+    epochs: Annotated[int, Field(ge=1, le=100000)] = 30
+    seeds: Annotated[list[Annotated[int, Field(ge=0)]], Field(min_length=1), AfterValidator(unique)] = [0, 1, 2]
+    # Inner sweep: each listed setting's values are tried (all combinations); the best on validation wins.
+    sweep: dict[Annotated[str, one_of(SWEEPABLE)],
+                Annotated[list[float], Field(min_length=1), AfterValidator(unique)]] = {}
+    target: float | None = None  # validation metric that counts as "reached" for epochs_to_target
+    diagnostics: bool = True  # per-epoch gradient, dead/saturated-unit and noise measurements
+    probe_size: Annotated[int, Field(ge=2)] = 256  # examples in the fixed diagnostic probe batch
+
+    def points(self) -> list[dict[str, float]]:
+        """Every combination of the sweep's values, in params order ([{}] when nothing is swept)."""
+        combos: list[dict[str, float]] = [{}]
+        for key, values in self.sweep.items():
+            combos = [{**combo, key: value} for combo in combos for value in values]
+        return combos
+
+    def at(self, point: dict[str, float]) -> TrainConfig:
+        """This config with one sweep point's values set."""
+        return self.model_copy(update=point)
+
+
 class Params(Frozen):
     """The whole params.yaml."""
 
     data: DataConfig
+    defaults: TrainConfig
 
 
 # --- loading -------------------------------------------------------------------------------
@@ -108,7 +166,28 @@ def parse(raw: Any, source: str = str(PARAMS_FILE)) -> Params:
     except ValidationError as error:
         lines = [f"{source}: {_describe(e)}" for e in error.errors()]
         raise ParamsError("\n".join(lines)) from None
+    check_experiment(params.defaults, "defaults", params.data, source)
     return params
+
+
+def check_experiment(cfg: TrainConfig, path: str, data: DataConfig, source: str) -> None:
+    """The checks that span several keys: dataset downloaded, loss fits task, sweep values in range."""
+    if cfg.dataset not in data.datasets:
+        raise ParamsError(f"{source}: {path}.dataset: {cfg.dataset!r} is not in data.datasets "
+                          f"({', '.join(data.datasets)}); add it there")
+    task = DATASETS.get(cfg.dataset).task
+    spec = LOSSES.get(cfg.loss)
+    if task not in spec.tasks:
+        fitting = [name for name in LOSSES.names if task in LOSSES.get(name).tasks]
+        raise ParamsError(f"{source}: {path}.loss: {cfg.loss!r} does not fit {cfg.dataset} ({task}); "
+                          f"allowed: {', '.join(fitting)}")
+    for key, values in cfg.sweep.items():
+        for index, value in enumerate(values):
+            try:
+                TrainConfig.model_validate({**cfg.model_dump(), key: value})
+            except ValidationError as error:
+                message = _describe(error.errors()[0]).split(": ", 1)[1]
+                raise ParamsError(f"{source}: {path}.sweep.{key}[{index}]: {message}") from None
 
 
 def _describe(error: dict) -> str:

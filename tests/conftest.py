@@ -95,3 +95,31 @@ def copy_repo(target: Path) -> Path:
 def repo_copy(tmp_path) -> Path:
     """A throwaway copy of the repository for one test."""
     return copy_repo(tmp_path / "repo")
+
+
+@pytest.fixture(scope="session")
+def offline_raw(tmp_path_factory) -> Path:
+    """data/raw/<dataset> for every dataset, written by the offline stand-ins."""
+    from stages import config
+    from stages.datasets import DATASETS
+    from stages.download import download
+
+    root = tmp_path_factory.mktemp("raw")
+    data = config.load(REPO / "params.yaml").data
+    for name in DATASETS.names:
+        download(DATASETS.get(name), data, root / name)
+    return root
+
+
+@pytest.fixture(scope="session")
+def processed(offline_raw, tmp_path_factory) -> Path:
+    """data/processed/<dataset> for every dataset, from the offline stand-ins."""
+    from stages import config
+    from stages.datasets import DATASETS
+    from stages.preprocess import preprocess
+
+    root = tmp_path_factory.mktemp("processed")
+    data = config.load(REPO / "params.yaml").data
+    for name in DATASETS.names:
+        preprocess(DATASETS.get(name), data, offline_raw / name, root / name)
+    return root

@@ -9,21 +9,11 @@ import pytest
 
 from stages import config, features
 from stages.datasets import DATASETS
-from stages.download import download
 from stages.errors import DataError
 from stages.preprocess import preprocess
 from tests.conftest import REPO
 
 DATA = config.load(REPO / "params.yaml").data
-
-
-@pytest.fixture(scope="module")
-def offline_raw(tmp_path_factory):
-    """data/raw/<dataset> for every dataset, written by the offline stand-ins."""
-    root = tmp_path_factory.mktemp("raw")
-    for name in DATASETS.names:
-        download(DATASETS.get(name), DATA, root / name)
-    return root
 
 
 def test_registry_covers_each_task_once():

@@ -1,0 +1,44 @@
+"""What Keras `fit` does not show: per-layer gradient norms, dead and saturated units, gradient noise."""
+from __future__ import annotations
+
+import tensorflow as tf
+
+# A unit counts as saturated on an example when its activation's slope there is below this share of
+# the activation's steepest slope (sigmoid: output outside ~[0.026, 0.974]; tanh: |output| > ~0.949).
+SATURATION_SLOPE = 0.1
+
+
+def dead_fraction(activations: tf.Tensor) -> tf.Tensor:
+    """Share of units that never pass a positive signal on the probe batch (ReLU: output 0 for all;
+    Leaky ReLU: negative for all). activations: (examples, units)."""
+    alive = tf.reduce_any(activations > 0, axis=0)
+    return 1.0 - tf.reduce_mean(tf.cast(alive, tf.float32))
+
+
+def saturated_fraction(activations: tf.Tensor, activation: str) -> tf.Tensor:
+    """Share of (example, unit) pairs on the flat part of a sigmoid or tanh. activations: (examples, units)."""
+    if activation == "sigmoid":
+        relative_slope = activations * (1.0 - activations) / 0.25
+    else:  # tanh
+        relative_slope = 1.0 - tf.square(activations)
+    return tf.reduce_mean(tf.cast(relative_slope < SATURATION_SLOPE, tf.float32))
+
+
+def global_norm(tensors: list[tf.Tensor]) -> tf.Tensor:
+    """L2 norm of a list of tensors taken as one vector."""
+    return tf.sqrt(tf.add_n([tf.reduce_sum(tf.square(t)) for t in tensors]))
+
+
+def gradient_noise(full: list[tf.Tensor], batches: list[list[tf.Tensor]], batch_size: int,
+                   population: int) -> tuple[tf.Tensor, tf.Tensor]:
+    """Spread of mini-batch gradients around the full-batch gradient `full` of a `population` set.
+
+    Returns (noise_ratio, noise_scale): sqrt(E|G_B - G|^2) / |G| at this batch size, and the simple
+    noise scale tr(Sigma) / |G|^2 of McCandlish et al. (2018), with tr(Sigma) recovered from
+    E|G_B - G|^2 = tr(Sigma)/B * (N - B)/(N - 1) for batches drawn without replacement.
+    """
+    squared = tf.reduce_sum(tf.square(global_norm(full)))
+    spread = tf.reduce_mean(tf.stack([
+        tf.reduce_sum([tf.reduce_sum(tf.square(g - f)) for g, f in zip(batch, full)]) for batch in batches]))
+    trace_sigma = spread * batch_size * (population - 1) / max(population - batch_size, 1)
+    return tf.sqrt(spread / squared), trace_sigma / squared

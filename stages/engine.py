@@ -1,0 +1,351 @@
+"""The compiled training loop: one traced graph per variant, reused for every sweep point and seed."""
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from stages import losses, models
+from stages.config import TrainConfig
+from stages.datasets import DATASETS
+from stages.optimizers import OPTIMIZERS
+from stages.quiet import quiet_stderr
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+with quiet_stderr():  # TensorFlow prints start-up notices that no log level setting hides
+    import keras
+    import tensorflow as tf
+
+from stages import diagnostics  # noqa: E402  (imports TensorFlow itself)
+
+NOISE_BATCHES = 8  # mini-batches drawn from the probe set to measure gradient noise
+SPARSE_SHARE = 0.01  # a weight below this share of its layer's largest |w| counts as pruned
+
+
+@dataclass(frozen=True)
+class Arrays:
+    """A processed dataset in memory: features (rows, features) float32; labels or targets (rows,)."""
+
+    task: str
+    n_classes: int
+    x: dict[str, np.ndarray]  # split -> features
+    y: dict[str, np.ndarray]  # split -> class index (int) or standardized target (float)
+    constant_inputs: np.ndarray  # (features,) bool: no variation in the training split
+
+
+def load_arrays(folder: Path | str, cfg: TrainConfig) -> Arrays:
+    """Read data/processed/<dataset>/ and keep the config's share of the training split."""
+    folder = Path(folder)
+    task = DATASETS.get(cfg.dataset).task
+    splits = {name: np.load(folder / f"{name}.npz") for name in ("train", "val", "test")}
+    x = {name: split["x"] for name, split in splits.items()}
+    y = {name: split["y"] for name, split in splits.items()}
+    if cfg.train_fraction < 1:
+        # One fixed subset for every seed: replicates differ in initialization and order, not data.
+        keep = np.random.default_rng(0).permutation(len(y["train"]))[:max(2, round(cfg.train_fraction * len(y["train"])))]
+        x["train"], y["train"] = x["train"][np.sort(keep)], y["train"][np.sort(keep)]
+    n_classes = int(max(y[s].max() for s in y)) + 1 if task != "regression" else 1
+    return Arrays(task, n_classes, x, y, x["train"].std(axis=0) == 0)
+
+
+@dataclass
+class RunResult:
+    """One training run: its per-epoch history, final measurements, and final weights."""
+
+    point: dict[str, float]
+    seed: int
+    history: list[dict]
+    final: dict
+    weights: list[np.ndarray] = field(repr=False)
+    seconds: float = 0.0
+    steps: int = 0
+
+
+def higher_is_better(task: str) -> bool:
+    """Accuracy rises, regression error falls."""
+    return task != "regression"
+
+
+class Engine:
+    """Trains one variant's network; `run(point, seed)` resets weights and optimizer and trains again."""
+
+    def __init__(self, cfg: TrainConfig, arrays: Arrays):
+        tf.config.experimental.enable_op_determinism()
+        self.cfg, self.arrays, self.task = cfg, arrays, arrays.task
+        self.head = losses.head_for(arrays.task, cfg.loss, arrays.n_classes)
+        self.model = models.build_mlp(cfg, arrays.x["train"].shape[1], self.head)
+        self.dense = [layer for layer in self.model.layers if isinstance(layer, keras.layers.Dense)]
+        self.body = self.model.layers[:-1]  # everything but the output activation: yields logits
+        self.variables = self.model.trainable_variables
+        self.activation = models.ACTIVATIONS.get(cfg.activation)
+        self.loss_fn = losses.LOSSES.get(cfg.loss).build(cfg)
+        self.optimizer = OPTIMIZERS.get(cfg.optimizer).build(cfg)
+        self.optimizer.build(self.variables)
+        self._optimizer_start = [v.numpy() for v in self.optimizer.variables]
+        self.l1, self.l2 = tf.Variable(0.0, trainable=False), tf.Variable(0.0, trainable=False)
+        self.dropout_rate = tf.Variable(0.0, trainable=False)
+        self.n_train = len(arrays.y["train"])
+        self.batch_size = OPTIMIZERS.get(cfg.optimizer).batch_size(cfg, self.n_train)
+        self.n_batches = -(-self.n_train // self.batch_size)
+        self.data = {split: self._encode(split) for split in ("train", "val", "test")}
+        self._setup_probe()
+        self._epoch = tf.function(self._train_epoch_and_measure)
+        self._measure = tf.function(self._measure_probe)
+        spec = [tf.TensorSpec([None, arrays.x["train"].shape[1]], tf.float32),
+                tf.TensorSpec([None, self.head.units], tf.float32), tf.TensorSpec([None], tf.float32)]
+        self._evaluate = tf.function(self._evaluate_split, input_signature=spec)
+
+    # --- data -------------------------------------------------------------------------------
+
+    def _encode(self, split: str) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
+        """(features, loss targets (rows, units), labels or targets as float (rows,))."""
+        y = self.arrays.y[split]
+        if self.head.one_hot:
+            target = np.eye(self.head.units, dtype=np.float32)[y]
+        else:
+            target = y.astype(np.float32)[:, None]
+        return (tf.constant(self.arrays.x[split]), tf.constant(target), tf.constant(y.astype(np.float32)))
+
+    def _setup_probe(self) -> None:
+        """A fixed probe batch from the training split, and fixed mini-batches drawn from it."""
+        rng = np.random.default_rng(12345)
+        size = min(self.cfg.probe_size, self.n_train)
+        index = np.sort(rng.permutation(self.n_train)[:size])
+        self.probe = tuple(tf.gather(t, index) for t in self.data["train"])
+        self.noise_batch = max(1, min(self.batch_size, size // 2))
+        self.noise_index = [tf.constant(np.sort(rng.permutation(size)[:self.noise_batch]))
+                            for _ in range(NOISE_BATCHES)]
+
+    # --- the network ------------------------------------------------------------------------
+
+    def _forward(self, x: tf.Tensor, rng: tf.Tensor | None = None, record: bool = False):
+        """Logits (rows, units); with `record`, also hidden pre-activations and activations."""
+        h, pre, post = x, [], []
+        for index, layer in enumerate(self.body):
+            if isinstance(layer, keras.layers.Dropout):
+                if rng is not None:  # training: inverted dropout with a rate held in a variable
+                    keep = tf.random.stateless_uniform(tf.shape(h), seed=rng + [0, index]) >= self.dropout_rate
+                    h = tf.where(keep, h / (1.0 - self.dropout_rate), 0.0)
+                continue
+            h = layer(h)
+            if record and layer.name.startswith("hidden_"):
+                pre.append(h)
+            elif record and index + 1 < len(self.body):
+                post.append(h)
+        return h, pre, post
+
+    def _data_loss(self, target: tf.Tensor, logits: tf.Tensor) -> tf.Tensor:
+        if self.head.from_logits:
+            return self.loss_fn(target, logits)
+        return self.loss_fn(target, self.model.layers[-1](logits))
+
+    def _penalty(self) -> tf.Tensor:
+        """The weight penalty of keras.regularizers.L1L2 on every kernel, with strengths in variables."""
+        if self.cfg.regularizer == "none":
+            return tf.constant(0.0)
+        kernels = [layer.kernel for layer in self.dense]
+        return (self.l1 * tf.add_n([tf.reduce_sum(tf.abs(k)) for k in kernels])
+                + self.l2 * tf.add_n([tf.reduce_sum(tf.square(k)) for k in kernels]))
+
+    def _scores(self, target: tf.Tensor, label: tf.Tensor, logits: tf.Tensor) -> tf.Tensor:
+        """Per-example score: 1/0 correct for classification, prediction error for regression."""
+        if self.task == "regression":
+            return logits[:, 0] - label
+        if self.head.one_hot:
+            predicted = tf.cast(tf.argmax(logits, axis=1), tf.float32)
+        else:
+            predicted = tf.cast(logits[:, 0] > 0, tf.float32)
+        return tf.cast(tf.equal(predicted, label), tf.float32)
+
+    # --- compiled pieces -------------------------------------------------------------------
+
+    def _evaluate_split(self, x, target, label):
+        logits, _, _ = self._forward(x)
+        scores = self._scores(target, label, logits)
+        result = {"loss": self._data_loss(target, logits)}
+        if self.task == "regression":
+            result.update(mae=tf.reduce_mean(tf.abs(scores)), rmse=tf.sqrt(tf.reduce_mean(tf.square(scores))))
+        else:
+            result["accuracy"] = tf.reduce_mean(scores)
+        return result
+
+    def _train_epoch_and_measure(self, rng: tf.Tensor):
+        x, target, label = self.data["train"]
+        order = tf.argsort(tf.random.stateless_uniform([self.n_train], seed=rng))
+        size, layers = self.batch_size, len(self.dense)
+        loss_sum, score_sum = tf.constant(0.0), tf.constant(0.0)
+        grad_sum, ratio_sum = tf.zeros([layers]), tf.zeros([layers])
+        for step in tf.range(self.n_batches):
+            index = order[step * size:tf.minimum((step + 1) * size, self.n_train)]
+            xb, tb, lb = tf.gather(x, index), tf.gather(target, index), tf.gather(label, index)
+            with tf.GradientTape() as tape:
+                logits, _, _ = self._forward(xb, rng=tf.stack([rng[0], rng[1] * 1000003 + tf.cast(step, tf.int64)]))
+                data_loss = self._data_loss(tb, logits)
+                loss = data_loss + self._penalty()
+            grads = tape.gradient(loss, self.variables)
+            before = [tf.identity(layer.kernel) for layer in self.dense]
+            self.optimizer.apply_gradients(zip(grads, self.variables))
+            kernel_grads = grads[0::2]  # variables alternate kernel, bias per Dense layer
+            grad_sum += tf.stack([tf.norm(g) for g in kernel_grads])
+            ratio_sum += tf.stack([tf.norm(layer.kernel - old) / (tf.norm(old) + 1e-12)
+                                   for layer, old in zip(self.dense, before)])
+            rows = tf.cast(tf.shape(index)[0], tf.float32)
+            loss_sum += data_loss * rows
+            scores = self._scores(tb, lb, logits)
+            score_sum += tf.reduce_sum(tf.abs(scores) if self.task == "regression" else scores)
+        result = self._measure_probe()
+        result.update(train_loss=loss_sum / self.n_train, train_metric=score_sum / self.n_train,
+                      grad_norm=grad_sum / self.n_batches, update_ratio=ratio_sum / self.n_batches)
+        return result
+
+    def _measure_probe(self):
+        result = {"val": self._evaluate_split(*self.data["val"])}
+        if not self.cfg.diagnostics:
+            return result
+        x, target, _ = self.probe
+        with tf.GradientTape() as tape:
+            logits, pre, post = self._forward(x, record=True)
+            loss = self._data_loss(target, logits)
+        grads = tape.gradient(loss, self.variables + pre)
+        full = grads[:len(self.variables)]
+        result.update(
+            probe_grad_norm=tf.stack([tf.norm(g) for g in full[0::2]]),
+            preact_grad_norm=tf.stack([tf.norm(g) for g in grads[len(self.variables):]] or [tf.zeros([])]),
+            activation_std=tf.stack([tf.math.reduce_std(a) for a in post] or [tf.zeros([])]),
+        )
+        if self.activation.family == "relu":
+            result["dead_fraction"] = tf.stack([diagnostics.dead_fraction(a) for a in post] or [tf.zeros([])])
+        else:
+            result["saturated_fraction"] = tf.stack(
+                [diagnostics.saturated_fraction(a, self.cfg.activation) for a in post] or [tf.zeros([])])
+        batches = []
+        for index in self.noise_index:
+            with tf.GradientTape() as tape:
+                logits, _, _ = self._forward(tf.gather(x, index))
+                loss = self._data_loss(tf.gather(target, index), logits)
+            batches.append(tape.gradient(loss, self.variables))
+        ratio, scale = diagnostics.gradient_noise(full, batches, self.noise_batch, int(x.shape[0]))
+        result.update(noise_ratio=ratio, noise_scale=scale)
+        return result
+
+    # --- runs ---------------------------------------------------------------------------------
+
+    def reset(self, point: dict[str, float], seed: int) -> TrainConfig:
+        """Fresh weights from the initializer with this seed, fresh optimizer state, the point's settings."""
+        cfg = self.cfg.at(point)
+        initializer = models.INITIALIZERS.get(cfg.initializer)
+        for index, layer in enumerate(self.dense):
+            layer.kernel.assign(initializer(cfg, seed * 1000 + index)(layer.kernel.shape))
+            layer.bias.assign(tf.zeros_like(layer.bias))
+        for variable, value in zip(self.optimizer.variables, self._optimizer_start):
+            variable.assign(value)
+        self.optimizer.learning_rate = cfg.learning_rate
+        l1, l2 = models.penalty_strengths(cfg)
+        self.l1.assign(l1)
+        self.l2.assign(l2)
+        self.dropout_rate.assign(cfg.dropout)
+        for layer in self.model.layers:
+            if isinstance(layer, keras.layers.Dropout):
+                layer.rate = cfg.dropout  # so a saved model states the rate it was trained with
+        return cfg
+
+    def evaluate(self, split: str) -> dict[str, float]:
+        """Loss and metrics of the current weights on one split (dropout off)."""
+        return {key: float(value) for key, value in self._evaluate(*self.data[split]).items()}
+
+    def run(self, point: dict[str, float], seed: int,
+            on_epoch: Callable[[int], None] | None = None) -> RunResult:
+        """Train from scratch with one sweep point and seed; a non-finite loss ends the run as diverged."""
+        cfg = self.reset(point, seed)
+        metric = "accuracy" if self.task != "regression" else "mae"
+        start = time.perf_counter()
+        first = self.evaluate("train")
+        history = [self._row(0, 0, _numpy(self._measure()), first["loss"], first[metric])]
+        diverged_epoch = None
+        for epoch in range(1, cfg.epochs + 1):
+            measured = _numpy(self._epoch(tf.constant([seed, epoch], tf.int64)))
+            row = self._row(epoch, epoch * self.n_batches, measured, measured.pop("train_loss"),
+                            measured.pop("train_metric"))
+            history.append(row)
+            if on_epoch:
+                on_epoch(epoch)
+            if row["train_loss"] is None or row["val_loss"] is None:
+                diverged_epoch = epoch
+                break
+        seconds = time.perf_counter() - start
+        final = self._final(cfg, history, diverged_epoch)
+        return RunResult(point, seed, history, final, [w.numpy() for w in self.model.weights], seconds,
+                         history[-1]["step"])
+
+    def _row(self, epoch: int, step: int, measured: dict, train_loss: float, train_metric: float) -> dict:
+        val = measured.pop("val")
+        metric = "accuracy" if self.task != "regression" else "mae"
+        row = {"epoch": epoch, "step": step, "train_loss": _finite(train_loss),
+               "train_metric": _finite(train_metric), "val_loss": _finite(val["loss"]),
+               "val_metric": _finite(val[metric])}
+        if self.task == "regression":
+            row["val_rmse"] = _finite(val["rmse"])
+        for key in ("grad_norm", "update_ratio", "probe_grad_norm", "preact_grad_norm", "activation_std",
+                    "dead_fraction", "saturated_fraction", "noise_ratio", "noise_scale"):
+            value = measured.get(key)
+            row[key] = None if value is None else _finite(value)
+        return row
+
+    def _final(self, cfg: TrainConfig, history: list[dict], diverged_epoch: int | None) -> dict:
+        better = higher_is_better(self.task)
+        finite = [row for row in history if row["val_metric"] is not None]
+        best = (max if better else min)(finite, key=lambda row: row["val_metric"]) if finite else None
+        reached = None
+        if cfg.target is not None:
+            reached = next((row["epoch"] for row in history if row["val_metric"] is not None and
+                            (row["val_metric"] >= cfg.target if better else row["val_metric"] <= cfg.target)),
+                           None)
+        final = {"diverged": diverged_epoch is not None, "diverged_epoch": diverged_epoch,
+                 "epochs_to_target": reached,
+                 "best_val_metric": best["val_metric"] if best else None,
+                 "best_epoch": best["epoch"] if best else None,
+                 "weight_sparsity": self.weight_sparsity(),
+                 "init": {key: history[0][key] for key in ("probe_grad_norm", "preact_grad_norm",
+                                                           "activation_std", "dead_fraction",
+                                                           "saturated_fraction")}}
+        metric = "accuracy" if self.task != "regression" else "mae"
+        for split in ("train", "val", "test"):
+            scores = self.evaluate(split)
+            final[f"{split}_loss"] = _finite(scores["loss"])
+            final[f"{split}_metric"] = _finite(scores[metric])
+            if self.task == "regression":
+                final[f"{split}_rmse"] = _finite(scores["rmse"])
+        if final["train_metric"] is not None and final["val_metric"] is not None:
+            gap = final["train_metric"] - final["val_metric"]
+            final["generalization_gap"] = _finite(gap if better else -gap)
+        else:
+            final["generalization_gap"] = None
+        if diverged_epoch is not None:  # the weights are not finite: no metric of them means anything
+            for key in ("train", "val", "test"):
+                final[f"{key}_metric"] = final[f"{key}_loss"] = None
+        return final
+
+    def weight_sparsity(self) -> float | None:
+        """Share of kernel weights below SPARSE_SHARE of their layer's largest |w| (constant inputs left out)."""
+        kernels = [layer.kernel.numpy() for layer in self.dense]
+        kernels[0] = kernels[0][~self.arrays.constant_inputs]
+        if not all(np.isfinite(k).all() for k in kernels):
+            return None
+        small = sum(int((np.abs(k) < SPARSE_SHARE * np.abs(k).max()).sum()) for k in kernels if k.size)
+        return _finite(small / sum(k.size for k in kernels))
+
+
+def _numpy(tree):
+    return tf.nest.map_structure(lambda t: t.numpy(), tree)
+
+
+def _finite(value):
+    """Round to 7 significant digits for stable, readable files; NaN and Inf become None."""
+    array = np.asarray(value, dtype=np.float64)
+    if array.ndim:
+        return [_finite(v) for v in array]
+    return float(f"{float(array):.7g}") if np.isfinite(array) else None

@@ -1,0 +1,137 @@
+"""The training engine: every task trains, divergence is a result, diagnostics respond as they should."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from stages import numpy_mlp
+from stages.config import TrainConfig
+from stages.errors import ParamsError
+
+pytest.importorskip("tensorflow")
+from stages import diagnostics, engine  # noqa: E402
+
+TASKS = {"fashion_mnist": "categorical_crossentropy", "breast_cancer": "binary_crossentropy",
+         "california_housing": "mse"}
+
+
+def make(processed, dataset="fashion_mnist", **changes) -> engine.Engine:
+    settings = dict(dataset=dataset, loss=TASKS[dataset], hidden=[16, 16], epochs=2, seeds=[0], probe_size=64)
+    cfg = TrainConfig(**{**settings, **changes})
+    return engine.Engine(cfg, engine.load_arrays(processed / dataset, cfg))
+
+
+@pytest.mark.parametrize("dataset", TASKS)
+def test_two_epochs_train_on_every_task(processed, dataset):
+    trainer = make(processed, dataset, learning_rate=0.01)
+    run = trainer.run({}, seed=0)
+    assert [row["epoch"] for row in run.history] == [0, 1, 2]
+    assert run.history[-1]["step"] == 2 * trainer.n_batches
+    first, last = run.history[0], run.history[-1]
+    assert last["val_loss"] < first["val_loss"]  # it learned something
+    assert not run.final["diverged"] and run.final["test_metric"] is not None
+    assert len(last["grad_norm"]) == 3 and len(last["preact_grad_norm"]) == 2
+    assert last["noise_scale"] > 0 and 0 < last["noise_ratio"]
+    if dataset == "california_housing":
+        assert last["val_rmse"] >= last["val_metric"]  # RMSE >= MAE always
+
+
+def test_huge_learning_rate_diverges_and_is_recorded(processed):
+    trainer = make(processed, "california_housing", optimizer="minibatch_sgd", learning_rate=1e6, epochs=5)
+    run = trainer.run({}, seed=0)
+    assert run.final["diverged"] and run.final["diverged_epoch"] == run.history[-1]["epoch"] <= 5
+    assert run.final["val_metric"] is None and run.final["test_metric"] is None
+    assert run.history[0]["val_loss"] is not None  # the healthy start is kept
+
+
+def test_seed_and_settings_reset_between_runs(processed):
+    trainer = make(processed, learning_rate=0.01)
+    a = trainer.run({"learning_rate": 0.003}, seed=1)
+    trainer.run({"learning_rate": 0.05}, seed=2)
+    again = trainer.run({"learning_rate": 0.003}, seed=1)
+    assert a.history == again.history and a.final == again.final
+    other = trainer.run({"learning_rate": 0.003}, seed=2)
+    assert other.history != a.history
+
+
+def test_optimizer_batch_rules(processed):
+    assert make(processed, optimizer="batch_gd").n_batches == 1
+    sgd = make(processed, optimizer="sgd")
+    assert sgd.batch_size == 1 and sgd.n_batches == sgd.n_train
+    assert make(processed, optimizer="adam", batch_size=100).batch_size == 100
+
+
+def test_all_negative_bias_makes_every_relu_dead(processed):
+    trainer = make(processed, activation="relu")
+    trainer.reset({}, 0)
+    trainer.dense[0].bias.assign(np.full(16, -100.0, np.float32))
+    measured = engine._numpy(trainer._measure())
+    assert measured["dead_fraction"][0] == 1.0
+    assert measured["dead_fraction"][1] == 1.0  # nothing reaches the next layer either
+
+
+def test_healthy_relu_layer_is_alive(processed):
+    trainer = make(processed, activation="relu")
+    trainer.reset({}, 0)
+    assert engine._numpy(trainer._measure())["dead_fraction"][0] < 0.2
+
+
+def test_huge_inputs_saturate_sigmoid_units(processed):
+    trainer = make(processed, activation="sigmoid", initializer="glorot_uniform")
+    trainer.reset({}, 0)
+    assert engine._numpy(trainer._measure())["saturated_fraction"][0] < 0.2
+    trainer.dense[0].kernel.assign(trainer.dense[0].kernel * 1000.0)
+    assert engine._numpy(trainer._measure())["saturated_fraction"][0] > 0.95
+
+
+def test_penalty_equals_keras_regularizer_losses(processed):
+    trainer = make(processed, regularizer="l1_l2", l1=0.001, l2=0.01)
+    trainer.reset({}, 0)
+    keras_total = float(sum(trainer.model.losses))
+    assert float(trainer._penalty()) == pytest.approx(keras_total, rel=1e-5)
+    trainer.reset({"l2": 0.02}, 0)  # a swept strength reaches the same graph through its variable
+    assert float(trainer._penalty()) > keras_total
+
+
+def test_engine_loss_and_gradients_match_the_numpy_reference(processed):
+    import tensorflow as tf
+
+    trainer = make(processed, "breast_cancer", activation="tanh", hidden=[8])
+    trainer.reset({}, 0)
+    x, target, _ = trainer.data["val"]
+    with tf.GradientTape() as tape:
+        logits, _, _ = trainer._forward(x)
+        loss = trainer._data_loss(target, logits)
+    grads = [g.numpy() for g in tape.gradient(loss, trainer.variables)]
+    layers = [(w.numpy().astype(np.float64), b.numpy().astype(np.float64))
+              for w, b in zip(trainer.variables[0::2], trainer.variables[1::2])]
+    np_loss, np_grads = numpy_mlp.loss_and_gradients(layers, x.numpy().astype(np.float64),
+                                                     target.numpy().astype(np.float64), activation="tanh",
+                                                     loss="binary_crossentropy", head="sigmoid")
+    assert float(loss) == pytest.approx(np_loss, rel=1e-5)
+    for got, want in zip(grads, [g for pair in np_grads for g in pair]):
+        np.testing.assert_allclose(got, want, rtol=1e-3, atol=1e-6)
+
+
+def test_gradient_noise_recovers_the_per_example_covariance():
+    import tensorflow as tf
+
+    rng = np.random.default_rng(0)
+    population, size = 200, 10
+    per_example = rng.normal(loc=0.3, size=(population, 5))
+    full = per_example.mean(axis=0)
+    batches = [[tf.constant(per_example[rng.permutation(population)[:size]].mean(axis=0))] for _ in range(4000)]
+    ratio, scale = diagnostics.gradient_noise([tf.constant(full)], batches, size, population)
+    trace_sigma = ((per_example - full) ** 2).sum(axis=1).mean()
+    assert float(scale) == pytest.approx(trace_sigma / (full ** 2).sum(), rel=0.05)
+    expected_spread = trace_sigma / size * (population - size) / (population - 1)
+    assert float(ratio) == pytest.approx(np.sqrt(expected_spread / (full ** 2).sum()), rel=0.05)
+
+
+def test_batch_larger_than_training_split_is_a_params_error(processed):
+    from stages.train import check_fits_data
+
+    cfg = TrainConfig(dataset="california_housing", loss="mse", batch_size=100000)
+    with pytest.raises(ParamsError, match=r"params.yaml: defaults.batch_size: 100000 is larger than the \d+ "
+                                          r"training rows of california_housing; allowed: 1\.\.\d+"):
+        check_fits_data(cfg, "defaults", 308)
