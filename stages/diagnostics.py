@@ -29,16 +29,14 @@ def global_norm(tensors: list[tf.Tensor]) -> tf.Tensor:
     return tf.sqrt(tf.add_n([tf.reduce_sum(tf.square(t)) for t in tensors]))
 
 
-def gradient_noise(full: list[tf.Tensor], batches: list[list[tf.Tensor]], batch_size: int,
+def gradient_noise(full_squared_norm: tf.Tensor, spread: tf.Tensor, batch_size: int,
                    population: int) -> tuple[tf.Tensor, tf.Tensor]:
-    """Spread of mini-batch gradients around the full-batch gradient `full` of a `population` set.
+    """Noise of mini-batch gradients G_B around the full-batch gradient G of a `population` set.
 
-    Returns (noise_ratio, noise_scale): sqrt(E|G_B - G|^2) / |G| at this batch size, and the simple
-    noise scale tr(Sigma) / |G|^2 of McCandlish et al. (2018), with tr(Sigma) recovered from
-    E|G_B - G|^2 = tr(Sigma)/B * (N - B)/(N - 1) for batches drawn without replacement.
+    `spread` is E|G_B - G|^2 over batches of `batch_size` drawn without replacement, and
+    `full_squared_norm` is |G|^2. Returns (noise_ratio, noise_scale): sqrt(E|G_B - G|^2) / |G| at
+    this batch size, and the simple noise scale tr(Sigma) / |G|^2 of McCandlish et al. (2018), with
+    tr(Sigma) recovered from E|G_B - G|^2 = tr(Sigma)/B * (N - B)/(N - 1).
     """
-    squared = tf.reduce_sum(tf.square(global_norm(full)))
-    spread = tf.reduce_mean(tf.stack([
-        tf.reduce_sum([tf.reduce_sum(tf.square(g - f)) for g, f in zip(batch, full)]) for batch in batches]))
     trace_sigma = spread * batch_size * (population - 1) / max(population - batch_size, 1)
-    return tf.sqrt(spread / squared), trace_sigma / squared
+    return tf.sqrt(spread / full_squared_norm), trace_sigma / full_squared_norm

@@ -93,8 +93,8 @@ class Engine:
         self.n_batches = -(-self.n_train // self.batch_size)
         self.data = {split: self._encode(split) for split in ("train", "val", "test")}
         self._setup_probe()
+        # One graph for every epoch: epoch 0 (the measurement at initialization) runs zero steps.
         self._epoch = tf.function(self._train_epoch_and_measure)
-        self._measure = tf.function(self._measure_probe)
         spec = [tf.TensorSpec([None, arrays.x["train"].shape[1]], tf.float32),
                 tf.TensorSpec([None, self.head.units], tf.float32), tf.TensorSpec([None], tf.float32)]
         self._evaluate = tf.function(self._evaluate_split, input_signature=spec)
@@ -117,8 +117,8 @@ class Engine:
         index = np.sort(rng.permutation(self.n_train)[:size])
         self.probe = tuple(tf.gather(t, index) for t in self.data["train"])
         self.noise_batch = max(1, min(self.batch_size, size // 2))
-        self.noise_index = [tf.constant(np.sort(rng.permutation(size)[:self.noise_batch]))
-                            for _ in range(NOISE_BATCHES)]
+        self.noise_index = tf.constant(np.stack([np.sort(rng.permutation(size)[:self.noise_batch])
+                                                 for _ in range(NOISE_BATCHES)]))  # (batches, batch size)
 
     # --- the network ------------------------------------------------------------------------
 
@@ -173,13 +173,13 @@ class Engine:
             result["accuracy"] = tf.reduce_mean(scores)
         return result
 
-    def _train_epoch_and_measure(self, rng: tf.Tensor):
+    def _train_epoch_and_measure(self, rng: tf.Tensor, steps: tf.Tensor):
         x, target, label = self.data["train"]
         order = tf.argsort(tf.random.stateless_uniform([self.n_train], seed=rng))
         size, layers = self.batch_size, len(self.dense)
         loss_sum, score_sum = tf.constant(0.0), tf.constant(0.0)
         grad_sum, ratio_sum = tf.zeros([layers]), tf.zeros([layers])
-        for step in tf.range(self.n_batches):
+        for step in tf.range(steps):
             index = order[step * size:tf.minimum((step + 1) * size, self.n_train)]
             xb, tb, lb = tf.gather(x, index), tf.gather(target, index), tf.gather(label, index)
             with tf.GradientTape() as tape:
@@ -202,6 +202,13 @@ class Engine:
                       grad_norm=grad_sum / self.n_batches, update_ratio=ratio_sum / self.n_batches)
         return result
 
+    def _measure(self):
+        """Validation scores and probe diagnostics of the current weights, through the epoch graph."""
+        measured = _numpy(self._epoch(tf.constant([0, 0], tf.int64), tf.constant(0)))
+        for key in ("train_loss", "train_metric", "grad_norm", "update_ratio"):
+            measured.pop(key)
+        return measured
+
     def _measure_probe(self):
         result = {"val": self._evaluate_split(*self.data["val"])}
         if not self.cfg.diagnostics:
@@ -222,13 +229,16 @@ class Engine:
         else:
             result["saturated_fraction"] = tf.stack(
                 [diagnostics.saturated_fraction(a, self.cfg.activation) for a in post] or [tf.zeros([])])
-        batches = []
-        for index in self.noise_index:
+        spread = tf.constant(0.0)
+        for batch in tf.range(NOISE_BATCHES):
+            index = self.noise_index[batch]
             with tf.GradientTape() as tape:
                 logits, _, _ = self._forward(tf.gather(x, index))
                 loss = self._data_loss(tf.gather(target, index), logits)
-            batches.append(tape.gradient(loss, self.variables))
-        ratio, scale = diagnostics.gradient_noise(full, batches, self.noise_batch, int(x.shape[0]))
+            grads = tape.gradient(loss, self.variables)
+            spread += tf.add_n([tf.reduce_sum(tf.square(g - f)) for g, f in zip(grads, full)])
+        ratio, scale = diagnostics.gradient_noise(tf.square(diagnostics.global_norm(full)),
+                                                  spread / NOISE_BATCHES, self.noise_batch, int(x.shape[0]))
         result.update(noise_ratio=ratio, noise_scale=scale)
         return result
 
@@ -264,10 +274,11 @@ class Engine:
         metric = "accuracy" if self.task != "regression" else "mae"
         start = time.perf_counter()
         first = self.evaluate("train")
-        history = [self._row(0, 0, _numpy(self._measure()), first["loss"], first[metric])]
+        history = [self._row(0, 0, self._measure(), first["loss"], first[metric])]
         diverged_epoch = None
+        steps = tf.constant(self.n_batches)
         for epoch in range(1, cfg.epochs + 1):
-            measured = _numpy(self._epoch(tf.constant([seed, epoch], tf.int64)))
+            measured = _numpy(self._epoch(tf.constant([seed, epoch], tf.int64), steps))
             row = self._row(epoch, epoch * self.n_batches, measured, measured.pop("train_loss"),
                             measured.pop("train_metric"))
             history.append(row)
