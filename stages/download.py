@@ -8,6 +8,7 @@ from pathlib import Path
 from stages import atomic, config, kaggle_source
 from stages.datasets import DATASETS, DatasetSpec
 from stages.errors import DataError, stage_entry
+from stages.features import check_header
 
 SOURCE_FILE = "SOURCE.json"
 
@@ -50,6 +51,8 @@ def download(spec: DatasetSpec, data: config.DataConfig, out: Path) -> dict:
         missing = [name for name in schema.files if not (staging / name).is_file()]
         if missing:
             raise DataError(f"{out}: {data.source} source did not provide {', '.join(missing)}")
+        for name in schema.files:  # a wrong file must not replace a good one
+            check_header(staging / name, schema)
         record = provenance(spec, data.source, staging)
         atomic.write_json(staging / SOURCE_FILE, record)
     return record

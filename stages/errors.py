@@ -1,6 +1,7 @@
 """The errors a user can meet, each rendered as one actionable line, and the exit codes they map to."""
 from __future__ import annotations
 
+import signal
 import sys
 from collections.abc import Callable
 from functools import wraps
@@ -8,6 +9,7 @@ from typing import TypeVar
 
 EXIT_BAD_PARAMS = 2  # argparse and our params validation share this code
 EXIT_FAILED = 1
+EXIT_INTERRUPTED = 130  # the shell's code for a process ended by a signal
 
 F = TypeVar("F", bound=Callable[..., object])
 
@@ -37,15 +39,24 @@ def one_line(message: str) -> str:
     return " ".join(str(message).split())
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def stage_entry(main: F) -> F:
-    """Wrap a stage's main(): a UserError prints one line to stderr and exits with its code."""
+    """Wrap a stage's main(): a UserError prints one line to stderr and exits with its code; SIGTERM and
+    SIGINT unwind like an exception, so staged outputs are removed and nothing half-written remains."""
 
     @wraps(main)
     def wrapper(*args, **kwargs):
+        signal.signal(signal.SIGTERM, _interrupt)
         try:
             return main(*args, **kwargs)
         except UserError as error:
             print(f"error: {one_line(str(error))}", file=sys.stderr)
             sys.exit(error.exit_code)
+        except KeyboardInterrupt:
+            print("interrupted: nothing was written; run the stage again", file=sys.stderr)
+            sys.exit(EXIT_INTERRUPTED)
 
     return wrapper  # type: ignore[return-value]

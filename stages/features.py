@@ -27,24 +27,33 @@ class Split:
     y: np.ndarray
 
 
-def read_table(path: Path, schema: TableSchema, task: str) -> pd.DataFrame:
-    """Read one CSV and check it against the schema; any problem names the file and column."""
+def check_header(path: Path, schema: TableSchema) -> list[str]:
+    """The CSV's header, checked cheaply: present, no repeated names, the target among them."""
     if not path.is_file() or path.stat().st_size == 0:
         raise DataError(f"{path}: file is empty or missing")
-    with open(path, newline="") as handle:
-        header = next(csv.reader(handle), [])
+    try:
+        with open(path, newline="") as handle:
+            header = next(csv.reader(handle), [])
+    except (UnicodeDecodeError, csv.Error) as error:
+        raise DataError(f"{path}: not a readable CSV ({error})") from None
     repeated = sorted({name for name in header if name and header.count(name) > 1})
     if repeated:
         raise DataError(f"{path}: header repeats column(s) {', '.join(repeated)}")
+    if schema.target not in header:
+        raise DataError(f"{path}: target column {schema.target!r} is missing; columns are: "
+                        f"{', '.join(header[:12])}{' ...' if len(header) > 12 else ''}")
+    return header
+
+
+def read_table(path: Path, schema: TableSchema, task: str) -> pd.DataFrame:
+    """Read one CSV and check it against the schema; any problem names the file and column."""
+    check_header(path, schema)
     try:
         frame = pd.read_csv(path)
     except (pd.errors.ParserError, UnicodeDecodeError) as error:
         raise DataError(f"{path}: not a readable CSV ({' '.join(str(error).split())})") from None
     if frame.empty:
         raise DataError(f"{path}: has a header but no rows")
-    if schema.target not in frame.columns:
-        raise DataError(f"{path}: target column {schema.target!r} is missing; columns are: "
-                        f"{', '.join(map(str, frame.columns[:12]))}{' ...' if len(frame.columns) > 12 else ''}")
     frame = frame.drop(columns=[c for c in schema.drop if c in frame.columns])
     if frame[schema.target].isna().any():
         raise DataError(f"{path}: target column {schema.target!r} has {frame[schema.target].isna().sum()} "

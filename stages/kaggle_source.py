@@ -148,7 +148,7 @@ def extract(archive: Path, dest: Path, expected: tuple[str, ...], max_bytes: int
                             "run again to re-download") from None
     missing = [name for name in expected if not (dest / name).is_file()]
     if missing:
-        found = sorted(str(p.relative_to(dest)) for p in dest.rglob("*") if p.is_file())
+        found = sorted(m.filename for m in members)
         raise DownloadError(f"{archive.name}: lacks {', '.join(missing)}; it holds: "
                             f"{', '.join(found) or 'nothing'}")
 

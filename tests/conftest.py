@@ -52,7 +52,7 @@ def fake_kaggle_server(kaggle_home, monkeypatch):
         monkeypatch.setenv(kaggle_source.ENDPOINT_ENV, server.url)
         monkeypatch.setitem(kaggle_env._env_to_endpoint, kaggle_env.KaggleEnv.PROD, server.url)
         monkeypatch.setenv("KAGGLE_USERNAME", fake_kaggle.USERNAME)
-        monkeypatch.setenv("KAGGLE_KEY", fake_kaggle.KEY)
+        monkeypatch.setenv("KAGGLE_KEY", server.key)
         yield server
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import base64
 import io
+import secrets
 import json
 import threading
 import time
@@ -13,7 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import numpy as np
 
 DOWNLOAD_PATH = "/v1/datasets.DatasetApiService/DownloadDataset"
-USERNAME, KEY = "fake-user", "fake-key-0123456789abcdef"
+USERNAME = "fake-user"
 
 
 def zip_bytes(files: dict[str, bytes]) -> bytes:
@@ -77,6 +78,7 @@ class FakeKaggle:
     """Serves `archives` ('owner/slug' -> zip bytes); `faults['owner/slug']` replies are used first."""
 
     def __init__(self) -> None:
+        self.key = f"canary-{secrets.token_hex(12)}"  # made at run time, so no file of the repo holds it
         self.archives: dict[str, bytes] = {}
         self.faults: dict[str, list[Fault]] = {}
         self.requests: list[tuple[str, str]] = []  # (method, path) of every request received
@@ -139,7 +141,7 @@ class FakeKaggle:
                 self.wfile.write(data)
 
             def authorized(self) -> bool:
-                expected = base64.b64encode(f"{USERNAME}:{KEY}".encode()).decode()
+                expected = base64.b64encode(f"{USERNAME}:{fake.key}".encode()).decode()
                 return self.headers.get("Authorization", "") == f"Basic {expected}"
 
             def reply_json(self, status: int, message: str) -> None:

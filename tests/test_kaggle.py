@@ -76,10 +76,10 @@ def test_unknown_dataset_is_a_clear_404(fake_kaggle_server, tmp_path):
 
 
 def test_rejected_key_is_a_clear_401(fake_kaggle_server, tmp_path, monkeypatch):
-    monkeypatch.setenv("KAGGLE_KEY", "wrong-key-canary-51f0")
+    monkeypatch.setenv("KAGGLE_KEY", f"{fake_kaggle_server.key}-wrong")
     with pytest.raises(DownloadError, match=r"rejected the credentials \(401\)") as caught:
         download(DATASETS.get("breast_cancer"), KAGGLE, tmp_path / "raw")
-    assert "wrong-key-canary-51f0" not in str(caught.value)
+    assert fake_kaggle_server.key not in str(caught.value)
     assert not (tmp_path / "raw").exists()
 
 
@@ -92,10 +92,35 @@ def test_download_stage_cli_fails_in_one_line_without_leaking_the_key(fake_kaggl
                  tmp_path, PYTHONPATH=str(REPO))
     assert result.returncode == 1
     assert result.stderr.strip().count("\n") == 0 and "(404)" in result.stderr
-    assert fake_kaggle.KEY not in result.stdout + result.stderr
+    assert fake_kaggle_server.key not in result.stdout + result.stderr
     ok = run([sys.executable, "-m", "stages.download", "fashion_mnist", "--out", "data/raw/fashion_mnist"],
              tmp_path, PYTHONPATH=str(REPO))
     assert ok.returncode == 0, ok.stderr
     written = tmp_path / "data" / "raw" / "fashion_mnist"
     assert json.loads((written / "SOURCE.json").read_text())["source"] == "kaggle"
-    assert all(fake_kaggle.KEY.encode() not in p.read_bytes() for p in written.iterdir())
+    assert all(fake_kaggle_server.key.encode() not in p.read_bytes() for p in written.iterdir())
+
+
+def test_dvc_repro_with_kaggle_source_leaks_no_secret(fake_kaggle_server, repo_copy, monkeypatch):
+    """The real `dvc repro` downloads through the fake Kaggle; the key is nowhere in the repo or output."""
+    from tests.conftest import dvc
+
+    params = yaml.safe_load((repo_copy / "params.yaml").read_text())
+    params["data"].update(source="kaggle", download_backoff_s=0, download_retries=0)
+    (repo_copy / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    ok = dvc("repro", "preprocess@breast_cancer", cwd=repo_copy)
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    meta = json.loads((repo_copy / "data" / "processed" / "breast_cancer" / "meta.json").read_text())
+    assert meta["source"] == "kaggle"
+    rejected = f"{fake_kaggle_server.key}-rejected"  # a wrong key: the failure must not echo it either
+    monkeypatch.setenv("KAGGLE_KEY", rejected)
+    (repo_copy / "data" / "raw" / "breast_cancer" / "SOURCE.json").unlink()
+    failed = dvc("repro", "download@breast_cancer", "--force", cwd=repo_copy)
+    assert failed.returncode != 0 and "rejected the credentials (401)" in failed.stdout + failed.stderr
+    secrets = (fake_kaggle_server.key.encode(), rejected.encode())
+    for text in (ok.stdout, ok.stderr, failed.stdout, failed.stderr):
+        assert not any(secret.decode() in text for secret in secrets)
+    for path in repo_copy.rglob("*"):
+        if path.is_file() and ".git" not in path.parts:
+            content = path.read_bytes()
+            assert not any(secret in content for secret in secrets), path

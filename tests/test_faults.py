@@ -1,0 +1,151 @@
+"""Kaggle, network, archive and interruption faults: one actionable line each, old data intact, no debris."""
+from __future__ import annotations
+
+import io
+import signal
+import socket
+import subprocess
+import sys
+import zipfile
+
+import pytest
+
+from stages import config
+from stages.datasets import DATASETS
+from stages.download import download
+from stages.errors import DataError, DownloadError
+from tests import fake_kaggle
+from tests.conftest import REPO, subprocess_env
+
+HANDLE = "uciml/breast-cancer-wisconsin-data"
+SPEC = DATASETS.get("breast_cancer")
+KAGGLE = config.load(REPO / "params.yaml").data.model_copy(
+    update={"source": "kaggle", "download_backoff_s": 0.0, "download_retries": 2, "download_timeout_s": 5})
+
+
+@pytest.fixture
+def previous(tmp_path):
+    """data/raw/breast_cancer holding an earlier good download; returns (folder, its bytes)."""
+    folder = tmp_path / "raw"
+    folder.mkdir()
+    (folder / "data.csv").write_text("id,diagnosis\n1,B\n")
+    (folder / "SOURCE.json").write_text("{}\n")
+    return folder, snapshot(folder)
+
+
+def snapshot(folder):
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+
+
+def fails_cleanly(previous, tmp_path, match: str, data=KAGGLE, error=DownloadError) -> str:
+    import os
+
+    """Download must fail with one line matching `match`, leave the old files and no temporary ones."""
+    folder, before = previous
+    with pytest.raises(error) as caught:
+        download(SPEC, data, folder)
+    message = str(caught.value)
+    assert "\n" not in message and match in message, message
+    assert snapshot(folder) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["home", "raw"]  # nothing staged is left
+    assert os.environ["KAGGLE_KEY"] not in message
+    return message
+
+
+def archive(members: dict) -> bytes:
+    """A zip whose members are (ZipInfo or name) -> bytes."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zipped:
+        for info, data in members.items():
+            zipped.writestr(info, data)
+    return buffer.getvalue()
+
+
+def good_csv() -> bytes:
+    return fake_kaggle.wdbc_csv()["data.csv"]
+
+
+def test_403_says_where_to_accept_the_rules(fake_kaggle_server, previous, tmp_path):
+    fake_kaggle_server.faults[HANDLE] = [(403, "You must accept this dataset's rules")]
+    message = fails_cleanly(previous, tmp_path, "(403)")
+    assert f"accept the dataset's rules at https://www.kaggle.com/datasets/{HANDLE}" in message
+
+
+@pytest.mark.parametrize("status, expected", [(429, "rate-limiting downloads (429)"), (500, "HTTP 500"),
+                                              (503, "HTTP 503")])
+def test_retryable_errors_are_retried_then_reported(fake_kaggle_server, previous, tmp_path, status, expected):
+    fake_kaggle_server.faults[HANDLE] = [(status, "busy")] * 10
+    message = fails_cleanly(previous, tmp_path, expected)
+    assert f"after {KAGGLE.download_retries + 1} tries" in message
+    posts = [r for r in fake_kaggle_server.requests if r[0] == "POST"]
+    assert len(posts) == KAGGLE.download_retries + 1
+
+
+def test_a_transient_error_is_survived(fake_kaggle_server, tmp_path):
+    fake_kaggle_server.faults[HANDLE] = [(503, "busy"), (429, "slow down")]
+    record = download(SPEC, KAGGLE, tmp_path / "raw")
+    assert record["source"] == "kaggle"
+    assert len([r for r in fake_kaggle_server.requests if r[0] == "POST"]) == 3
+
+
+def test_connection_refused_is_named(fake_kaggle_server, previous, tmp_path, monkeypatch):
+    from kagglesdk import kaggle_env
+
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    monkeypatch.setenv("NNF_KAGGLE_ENDPOINT", dead)
+    monkeypatch.setitem(kaggle_env._env_to_endpoint, kaggle_env.KaggleEnv.PROD, dead)
+    fails_cleanly(previous, tmp_path, "cannot connect to Kaggle")
+
+
+def test_a_stalled_server_times_out(fake_kaggle_server, previous, tmp_path):
+    fake_kaggle_server.faults[HANDLE] = [fake_kaggle.stall(3)] * 3
+    data = KAGGLE.model_copy(update={"download_timeout_s": 0.5, "download_retries": 1})
+    fails_cleanly(previous, tmp_path, "did not answer within 0.5 s (2 tries)", data)
+
+
+@pytest.mark.parametrize("make, expected", [
+    (lambda: good_csv()[:200], "corrupt or not a zip"),
+    (lambda: archive({"data.csv": good_csv()})[:-40], "corrupt or not a zip"),
+    (lambda: archive({"../evil.csv": b"x", "data.csv": good_csv()}), "refusing member '../evil.csv'"),
+    (lambda: archive({zipfile.ZipInfo("/abs/data.csv"): good_csv()}), "refusing member '/abs/data.csv'"),
+    (lambda: archive({symlink("data.csv", "/etc/passwd"): b"/etc/passwd"}), "links are not allowed"),
+    (lambda: archive({"data.csv": b"0" * (3 * 2**20)}), "over the data.max_download_mb cap"),
+    (lambda: archive({"other.csv": good_csv()}), "lacks data.csv; it holds: other.csv"),
+])
+def test_bad_archives_are_refused(fake_kaggle_server, previous, tmp_path, make, expected):
+    fake_kaggle_server.archives[HANDLE] = make()
+    fails_cleanly(previous, tmp_path, expected, KAGGLE.model_copy(update={"max_download_mb": 1}))
+
+
+def symlink(name: str, target: str) -> zipfile.ZipInfo:
+    info = zipfile.ZipInfo(name)
+    info.external_attr = 0o120777 << 16
+    return info
+
+
+def test_a_csv_with_the_wrong_schema_does_not_replace_good_data(fake_kaggle_server, previous, tmp_path):
+    wrong = good_csv().replace(b'"diagnosis"', b'"label"')
+    fake_kaggle_server.archives[HANDLE] = archive({"data.csv": wrong})
+    message = fails_cleanly(previous, tmp_path, "target column 'diagnosis' is missing", error=DataError)
+    assert "data.csv" in message
+
+
+def test_interrupted_training_leaves_nothing_and_reruns(processed, tmp_path):
+    variant = "mse"
+    command = [sys.executable, "-m", "stages.train", "--study", "classification_losses", "--variant", variant,
+               "--data", str(processed / "breast_cancer"), "--models", str(tmp_path / "models"),
+               "--out", str(tmp_path / "runs")]
+    child = subprocess.Popen(command, cwd=REPO, env=subprocess_env(), stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+    for line in child.stdout:  # a line per finished run: training is under way
+        if "seed=" in line:
+            break
+    child.send_signal(signal.SIGTERM)
+    _, stderr = child.communicate(timeout=120)
+    assert child.returncode == 130 and "interrupted: nothing was written" in stderr
+    assert list(tmp_path.iterdir()) == []  # neither output nor any staging folder
+    rerun = subprocess.run(command, cwd=REPO, env=subprocess_env(), capture_output=True, text=True, timeout=600)
+    assert rerun.returncode == 0, rerun.stderr
+    assert (tmp_path / "runs" / "metrics.json").is_file() and (tmp_path / "models" / "seed_0.keras").is_file()
