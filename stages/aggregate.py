@@ -57,8 +57,8 @@ def choose(points: Sequence[dict]) -> dict:
     return min(points, key=lambda p: (p["diverged_runs"], -p["score"]))
 
 
-def mean_curve(runs: Sequence, key: str, layer: int | None = None) -> list[tuple[int, float, float]]:
-    """(epoch, mean, std) over seeds of a history entry (one layer's of a per-layer entry);
+def mean_curve(histories: Sequence[list[dict]], key: str, layer: int | None = None) -> list[tuple[int, float, float]]:
+    """(epoch, mean, std) over runs' histories of one entry (one layer's of a per-layer entry);
     epochs no run reached are left out."""
 
     def value(row: dict) -> float | None:
@@ -68,8 +68,8 @@ def mean_curve(runs: Sequence, key: str, layer: int | None = None) -> list[tuple
         return entry[layer] if layer < len(entry) else None
 
     curve = []
-    for epoch in range(max(len(r.history) for r in runs)):
-        mean, std, n = mean_std([value(r.history[epoch]) if epoch < len(r.history) else None for r in runs])
+    for epoch in range(max(len(h) for h in histories)):
+        mean, std, n = mean_std([value(h[epoch]) if epoch < len(h) else None for h in histories])
         if n:
             curve.append((epoch, mean, std))
     return curve

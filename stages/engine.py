@@ -46,8 +46,13 @@ def load_arrays(folder: Path | str, cfg: TrainConfig) -> Arrays:
     y = {name: split["y"] for name, split in splits.items()}
     if cfg.train_fraction < 1:
         # One fixed subset for every seed: replicates differ in initialization and order, not data.
-        keep = np.random.default_rng(0).permutation(len(y["train"]))[:max(2, round(cfg.train_fraction * len(y["train"])))]
-        x["train"], y["train"] = x["train"][np.sort(keep)], y["train"][np.sort(keep)]
+        rows = max(2, round(cfg.train_fraction * len(y["train"])))
+        keep = np.sort(np.random.default_rng(0).permutation(len(y["train"]))[:rows])
+        x["train"], y["train"] = x["train"][keep], y["train"][keep]
+    if cfg.outlier_share > 0:  # one-sided gross errors in the training targets only; val/test stay clean
+        hit = np.random.default_rng(1).permutation(len(y["train"]))[:round(cfg.outlier_share * len(y["train"]))]
+        y["train"] = y["train"].copy()
+        y["train"][hit] += np.float32(cfg.outlier_scale)
     n_classes = int(max(y[s].max() for s in y)) + 1 if task != "regression" else 1
     return Arrays(task, n_classes, x, y, x["train"].std(axis=0) == 0)
 
@@ -63,6 +68,7 @@ class RunResult:
     weights: list[np.ndarray] = field(repr=False)
     seconds: float = 0.0
     steps: int = 0
+    epoch_seconds: list[float] = field(default_factory=list)  # wall time since the start, per epoch
 
 
 def higher_is_better(task: str) -> bool:
@@ -275,6 +281,7 @@ class Engine:
         start = time.perf_counter()
         first = self.evaluate("train")
         history = [self._row(0, 0, self._measure(), first["loss"], first[metric])]
+        elapsed = [time.perf_counter() - start]
         diverged_epoch = None
         steps = tf.constant(self.n_batches)
         for epoch in range(1, cfg.epochs + 1):
@@ -282,6 +289,7 @@ class Engine:
             row = self._row(epoch, epoch * self.n_batches, measured, measured.pop("train_loss"),
                             measured.pop("train_metric"))
             history.append(row)
+            elapsed.append(time.perf_counter() - start)
             if on_epoch:
                 on_epoch(epoch)
             if row["train_loss"] is None or row["val_loss"] is None:
@@ -290,7 +298,7 @@ class Engine:
         seconds = time.perf_counter() - start
         final = self._final(cfg, history, diverged_epoch)
         return RunResult(point, seed, history, final, [w.numpy() for w in self.model.weights], seconds,
-                         history[-1]["step"])
+                         history[-1]["step"], elapsed)
 
     def _row(self, epoch: int, step: int, measured: dict, train_loss: float, train_metric: float) -> dict:
         val = measured.pop("val")

@@ -97,3 +97,101 @@ def test_validate_stage_exits_2_with_one_line_and_writes_nothing(tmp_path):
     assert result.stderr.strip() == ("error: params.yaml: data.source: 'kagle' is not one of: offline, "
                                      "kaggle (did you mean 'kaggle'?)")
     assert not (tmp_path / "ok.txt").exists()
+
+
+def with_study_change(study: str, key: str, value) -> dict:
+    raw = copy.deepcopy(BASE)
+    if value is DELETE:
+        del raw["studies"][study][key]
+    else:
+        raw["studies"][study][key] = value
+    return raw
+
+
+@pytest.mark.parametrize("study, key, value, expected", [
+    ("optimizers", "vary", ["minibatch_sgd", "adamw"], "studies.optimizers.vary[1]: 'adamw' is not one of: batch_gd"),
+    ("optimizers", "baseline", "nadam", "studies.optimizers.baseline: 'nadam' is not one of the varied"),
+    ("optimizers", "factor", "optimiser", "studies.optimizers.factor: 'optimiser' is not one of: dataset"),
+    ("optimizers", "set", {"epoch": 3}, "studies.optimizers.set.epoch: unknown key; allowed: dataset"),
+    ("optimizers", "set", {"epochs": 0}, "studies.optimizers.set.epochs: 0: must be greater than or equal to 1"),
+    ("optimizers", "set", {"dataset": "breast_cancer"}, "studies.optimizers.set.dataset: set the study's data"),
+    ("optimizers", "dataset", "mnist", "studies.optimizers.dataset: 'mnist' is not one of: fashion_mnist"),
+    ("optimizers", "vary", [], "studies.optimizers.vary: []: must have at least 1 item"),
+    ("optimizers", "vary", ["adam", "adam"], "studies.optimizers.vary: lists adam more than once"),
+    ("optimizers", "variants", DELETE, "studies.optimizers.variants: required key is missing"),
+    ("regression_losses", "dataset", "breast_cancer",
+     "studies.regression_losses.conditions.outliers.outlier_share: 0.15 needs a regression dataset; "
+     "breast_cancer is binary"),
+    ("classification_losses", "vary", ["binary_crossentropy", "huber"],
+     "loss: 'huber' does not fit breast_cancer (binary); allowed: mse, binary_crossentropy"),
+    ("gradient_noise", "variants", {"b1": {"batch_size": 0}},
+     "studies.gradient_noise.variants.b1.batch_size: 0: must be greater than or equal to 1"),
+    ("activations", "conditions", {"deep": {"hidden": [32, -1]}},
+     "studies.activations.conditions.deep.hidden[1]: -1: must be greater than or equal to 1"),
+    ("regularization", "variants", {"l1": {"regularizer": "lasso"}},
+     "studies.regularization.variants.l1.regularizer: 'lasso' is not one of: none, l1, l2, l1_l2"),
+    ("regularization", "variants", {"dropout": {"dropout": 1.0}},
+     "studies.regularization.variants.dropout.dropout: 1.0: must be less than 1"),
+])
+def test_bad_study_values_are_named(study, key, value, expected):
+    with pytest.raises(ParamsError) as caught:
+        config.parse(with_study_change(study, key, value))
+    assert expected in str(caught.value)
+    assert "\n" not in str(caught.value)
+
+
+def test_study_referencing_a_dataset_not_downloaded():
+    raw = with_change("data.datasets", ["fashion_mnist", "breast_cancer"])
+    with pytest.raises(ParamsError, match="studies.regression_losses.conditions.clean.dataset: 'california_housing' "
+                                          "is not in data.datasets"):
+        config.parse(raw)
+
+
+def test_study_configs_merge_in_order():
+    params = config.load(REPO / "params.yaml")
+    (condition, cfg), = config.study_configs(params, "gradient_noise", "full")
+    assert condition == "" and cfg.optimizer == "batch_gd" and cfg.epochs == params.studies["gradient_noise"].set["epochs"]
+    deep = dict(config.study_configs(params, "activations", "tanh"))["deep"]
+    assert deep.activation == "tanh" and len(deep.hidden) >= 8 and deep.optimizer == "minibatch_sgd"
+    with pytest.raises(ParamsError, match="studies: 'optimisers' is not one of: optimizers"):
+        config.study_configs(params, "optimisers", "adam")
+
+
+@pytest.mark.parametrize("path, value, expected", [
+    ("defaults.optimizer", "adamm", "defaults.optimizer: 'adamm' is not one of: batch_gd, sgd, minibatch_sgd, "
+                                    "momentum, adagrad, rmsprop, adam (did you mean 'adam'?)"),
+    ("defaults.activation", "relu6", "defaults.activation: 'relu6' is not one of: sigmoid, tanh, relu, leaky_relu"),
+    ("defaults.initializer", "he", "defaults.initializer: 'he' is not one of: glorot_uniform"),
+    ("defaults.loss", "crossentropy", "defaults.loss: 'crossentropy' is not one of: mse, mae, huber"),
+    ("defaults.regularizer", "l3", "defaults.regularizer: 'l3' is not one of: none, l1, l2, l1_l2"),
+    ("defaults.dataset", "mnist", "defaults.dataset: 'mnist' is not one of: fashion_mnist"),
+    ("defaults.learning_rate", 0, "defaults.learning_rate: 0: must be greater than 0"),
+    ("defaults.learning_rate", -0.1, "defaults.learning_rate: -0.1: must be greater than 0"),
+    ("defaults.dropout", 1.0, "defaults.dropout: 1.0: must be less than 1"),
+    ("defaults.dropout", -0.1, "defaults.dropout: -0.1: must be greater than or equal to 0"),
+    ("defaults.l2", -0.0001, "defaults.l2: -0.0001: must be greater than or equal to 0"),
+    ("defaults.batch_size", 0, "defaults.batch_size: 0: must be greater than or equal to 1"),
+    ("defaults.seeds", [], "defaults.seeds: []: must have at least 1 item"),
+    ("defaults.seeds", [1, 1], "defaults.seeds: lists 1 more than once"),
+    ("defaults.hidden", "64", "defaults.hidden: '64': must be a valid list"),
+    ("defaults.hidden", [64.5], "defaults.hidden[0]: 64.5: must be a valid integer"),
+    ("defaults.epochs", "ten", "defaults.epochs: 'ten': must be a valid integer"),
+    ("defaults.nesterov", "yes", "defaults.nesterov: 'yes': must be a valid boolean"),
+    ("defaults.loss", "huber", "defaults.loss: 'huber' does not fit fashion_mnist (multiclass); allowed: mse, "
+                               "categorical_crossentropy"),
+    ("defaults.sweep", {"momentum": [0.5]}, "defaults.sweep.momentum: 'momentum' is not one of: learning_rate, l1, l2, dropout, init_stddev"),
+    ("defaults.sweep", {"learning_rate": [0.1, -1]}, "defaults.sweep.learning_rate[1]: -1.0: must be greater than 0"),
+    ("defaults.sweep", {"dropout": [0.5, 1.5]}, "defaults.sweep.dropout[1]: 1.5: must be less than 1"),
+    ("defaults.sweep", {"learning_rate": []}, "defaults.sweep.learning_rate: []: must have at least 1 item"),
+    ("defaults.lerning_rate", 0.1, "defaults.lerning_rate: unknown key; allowed: dataset"),
+    ("defaults.global_clipnorm", 0, "defaults.global_clipnorm: 0: must be greater than 0"),
+    ("defaults.outlier_share", 0.1, "defaults.outlier_share: 0.1 needs a regression dataset"),
+    ("report.significance", 1.5, "report.significance: 1.5: must be less than 1"),
+])
+def test_bad_defaults_are_named(path, value, expected):
+    with pytest.raises(ParamsError) as caught:
+        config.parse(with_change(path, value))
+    assert expected in str(caught.value)
+    assert "\n" not in str(caught.value)
+    if "lerning" in path:
+        assert "(did you mean 'learning_rate'?)" in str(caught.value)

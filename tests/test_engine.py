@@ -133,6 +133,6 @@ def test_batch_larger_than_training_split_is_a_params_error(processed):
     from stages.train import check_fits_data
 
     cfg = TrainConfig(dataset="california_housing", loss="mse", batch_size=100000)
-    with pytest.raises(ParamsError, match=r"params.yaml: defaults.batch_size: 100000 is larger than the \d+ "
-                                          r"training rows of california_housing; allowed: 1\.\.\d+"):
-        check_fits_data(cfg, "defaults", 308)
+    with pytest.raises(ParamsError, match=r"params.yaml: studies.x \(variant y\): batch_size: 100000 is larger "
+                                          r"than the 308 training rows of california_housing; allowed: 1\.\.308"):
+        check_fits_data(cfg, "studies.x (variant y)", 308)

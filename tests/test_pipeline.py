@@ -1,4 +1,4 @@
-"""End to end: the real `dvc repro` in a throwaway copy of the repository, on a tiny parameter set."""
+"""End to end: the real `dvc repro` of every study in a throwaway copy of the repository, on tiny params."""
 from __future__ import annotations
 
 import json
@@ -9,26 +9,48 @@ import pytest
 import yaml
 
 from stages.datasets import DATASETS
-from tests.conftest import copy_repo, dvc, run
+from tests.conftest import REPO, copy_repo, dvc, run
 
-TINY = {"epochs": 2, "seeds": [0, 1], "sweep": {"learning_rate": [0.01, 0.03]}, "hidden": [16]}
+# Two variants per study (its baseline and one other), two seeds, two epochs, at most two sweep points.
+PARAMS = yaml.safe_load((REPO / "params.yaml").read_text())
+TINY_VARY = {name: [spec["baseline"], next(v for v in spec["vary"] if v != spec["baseline"])]
+             for name, spec in PARAMS["studies"].items()}
+ADDED = ("optimizers", next(v for v in PARAMS["studies"]["optimizers"]["vary"]
+                            if v not in TINY_VARY["optimizers"] and v not in ("sgd", "batch_gd")))
 
 
-def set_params(repo, section: str, values: dict) -> None:
-    """Update one section of the copy's params.yaml."""
-    params = yaml.safe_load((repo / "params.yaml").read_text())
-    params[section].update(values)
-    (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+def tiny(params: dict) -> dict:
+    """The repo's params shrunk to a few seconds of training per variant."""
+    params["defaults"].update(epochs=2, seeds=[0, 1], sweep={"learning_rate": [0.01, 0.03]})
+    params["foundations"].update(samples=60, perceptron_epochs=20, gd_epochs=50, boundary_epochs=[0, 50],
+                                 representation={"hidden": [16, 16], "epochs": 2, "sweep": {}}, probe_epochs=[0, 2])
+    for name, spec in params["studies"].items():
+        spec["vary"] = TINY_VARY[name]
+        spec["set"].update(epochs=2, probe_size=64)
+        if "sweep" in spec["set"]:
+            spec["set"]["sweep"] = {k: v[:2] for k, v in spec["set"]["sweep"].items()}
+    return params
+
+
+def summary(repo, study):
+    return json.loads((repo / "reports" / study / "summary.json").read_text())
 
 
 @pytest.fixture(scope="module")
 def reproduced(tmp_path_factory):
     """A repo copy after one offline `dvc repro` of the whole pipeline on tiny params."""
     repo = copy_repo(tmp_path_factory.mktemp("pipeline") / "repo")
-    set_params(repo, "defaults", TINY)
+    (repo / "params.yaml").write_text(yaml.safe_dump(tiny(yaml.safe_load((repo / "params.yaml").read_text())),
+                                                     sort_keys=False))
+    subprocess_ok(["git", "commit", "-qam", "tiny params"], repo)
     result = dvc("repro", cwd=repo)
-    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return repo
+
+
+def subprocess_ok(args, cwd):
+    result = run(args, cwd)
+    assert result.returncode == 0, result.stderr
 
 
 def test_offline_repro_writes_every_processed_dataset(reproduced):
@@ -38,26 +60,64 @@ def test_offline_repro_writes_every_processed_dataset(reproduced):
         assert meta["source"] == "offline" and meta["dataset"] == name
         for split in ("train", "val", "test"):
             assert len(np.load(folder / f"{split}.npz")["y"]) == meta["counts"][split]
-        assert json.loads((reproduced / "data" / "raw" / name / "SOURCE.json").read_text())["source"] == "offline"
 
 
-def test_train_stage_writes_models_metrics_and_curves(reproduced):
-    metrics = json.loads((reproduced / "reports" / "defaults" / "metrics.json").read_text())
-    assert metrics["best_setting"]["learning_rate"] in (0.01, 0.03)
-    assert [p["setting"]["learning_rate"] for p in metrics["points"]] == [0.01, 0.03]
-    assert metrics["diverged_runs"] == 0 and 0 < metrics["val_metric"] <= 1
-    for key in ("val_metric_std", "test_metric", "generalization_gap", "grad_norm", "dead_fraction", "noise_scale"):
-        assert metrics[key] is not None, key
-    curve = (reproduced / "reports" / "defaults" / "plots" / "metrics" / "val_loss.tsv").read_text().split("\n")
-    assert curve[0] == "step\tval_loss" and len([line for line in curve[1:] if line]) == 3  # epochs 0..2
-    history = json.loads((reproduced / "reports" / "defaults" / "history.json").read_text())
-    assert len(history["runs"]) == 4  # 2 learning rates x 2 seeds
-    code = ("import keras, sys; m = keras.models.load_model(sys.argv[1], safe_mode=True); "
-            "print(m.output_shape[-1])")
-    loaded = run([sys.executable, "-c", code, "models/defaults/seed_1.keras"], reproduced)
-    assert loaded.stdout.strip().splitlines()[-1] == "10", loaded.stderr
-    shown = dvc("metrics", "show", "--json", cwd=reproduced)
-    assert "val_metric" in shown.stdout
+@pytest.mark.parametrize("study", list(PARAMS["studies"]))
+def test_every_study_has_summary_findings_and_curves(reproduced, study):
+    spec = PARAMS["studies"][study]
+    conditions = list(spec["conditions"]) or [""]
+    found = summary(reproduced, study)
+    expected = {f"{v}/{c}" if c else v for v in TINY_VARY[study] for c in conditions}
+    assert set(found) == expected
+    for entry in found.values():
+        for key in ("val_metric", "val_metric_ci95", "test_metric", "train_loss", "val_loss", "generalization_gap",
+                    "epochs_to_target", "diverged_runs", "best_setting", "p_vs_baseline",
+                    "grad_norm_first_over_last", "dead_fraction", "saturated_fraction", "weight_sparsity",
+                    "noise_ratio", "noise_scale"):
+            assert key in entry, key
+    baseline = found[f"{spec['baseline']}/{conditions[0]}" if conditions[0] else spec["baseline"]]
+    assert baseline["p_vs_baseline"] is None or baseline["p_vs_baseline"] == 1.0
+    for condition in conditions:
+        curve = (reproduced / "reports" / study / "curves" / condition / "val_loss.tsv").read_text().splitlines()
+        assert curve[0].split("\t") == ["epoch", *TINY_VARY[study]] and len(curve) == 4  # epochs 0..2
+    if "learning_rate" in spec["set"].get("sweep", {}):
+        assert "best_learning_rate" in next(iter(found.values()))
+    findings = json.loads((reproduced / "reports" / study / "findings.json").read_text())
+    assert set(findings) == set(c or "all" for c in conditions)
+
+
+def test_models_load_in_safe_mode(reproduced):
+    variant = TINY_VARY["classification_losses"][0]
+    code = "import keras, sys; m = keras.models.load_model(sys.argv[1], safe_mode=True); print(m.output_shape[-1])"
+    loaded = run([sys.executable, "-c", code, f"models/classification_losses/{variant}/seed_1.keras"], reproduced)
+    assert loaded.stdout.strip().splitlines()[-1] == "1", loaded.stderr
+
+
+def test_report_has_every_study_with_figures(reproduced):
+    text = (reproduced / "reports" / "README.md").read_text()
+    assert text.index("## 1. Foundations") < text.index("## 2. ")
+    for number, study in enumerate(PARAMS["studies"], 2):
+        assert f"## {number}. {study.replace('_', ' ').capitalize()}" in text
+    links = [line.split("](")[1].rstrip(")") for line in text.splitlines() if line.startswith("![")]
+    assert links and all((reproduced / "reports" / link).is_file() for link in links)
+    assert "**Verdicts**" in text and "Gradient-noise variance" in text
+
+
+def test_plots_show_writes_html_with_every_study(reproduced):
+    result = dvc("plots", "show", "--json", cwd=reproduced)
+    assert result.returncode == 0, result.stderr
+    shown = json.loads(result.stdout)
+    assert not shown.get("errors"), shown.get("errors")
+    for study in ["foundations", *PARAMS["studies"]]:
+        assert any(key.startswith(study) and shown["data"][key] for key in shown["data"]), study
+    html = dvc("plots", "show", "-o", "plots_html", cwd=reproduced)
+    assert html.returncode == 0 and (reproduced / "plots_html" / "index.html").is_file()
+
+
+def test_metrics_show_lists_each_study(reproduced):
+    shown = dvc("metrics", "show", "--json", cwd=reproduced).stdout
+    for study in PARAMS["studies"]:
+        assert f"reports/{study}/summary.json" in shown
 
 
 def test_second_repro_does_nothing(reproduced):
@@ -68,24 +128,32 @@ def test_second_repro_does_nothing(reproduced):
 
 def test_training_is_byte_identical_on_rerun(reproduced):
     outputs = []
+    study, variant = "classification_losses", TINY_VARY["classification_losses"][0]
     for name in ("a", "b"):
-        result = run([sys.executable, "-m", "stages.train", "--study", "defaults", "--data",
-                      "data/processed/fashion_mnist", "--models", f"rerun/{name}/models", "--out",
+        result = run([sys.executable, "-m", "stages.train", "--study", study, "--variant", variant, "--data",
+                      "data/processed/breast_cancer", "--models", f"rerun/{name}/models", "--out",
                       f"rerun/{name}/reports"], reproduced)
         assert result.returncode == 0, result.stderr
         folder = reproduced / "rerun" / name / "reports"
         outputs.append({str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*"))
                         if p.is_file() and p.name != "timing.json"})
     assert outputs[0] == outputs[1]
-    assert "metrics.json" in outputs[0] and "history.json" in outputs[0]
+    assert {"metrics.json", "history.json"} <= set(outputs[0])
+    committed = reproduced / "reports" / study / "runs" / variant / "metrics.json"
+    assert outputs[0]["metrics.json"] == committed.read_bytes()
 
 
-def test_changed_epochs_rerun_training_only(reproduced):
-    result = dvc("exp", "run", "-S", "defaults.epochs=3", cwd=reproduced)
-    assert result.returncode == 0, result.stdout + result.stderr
+def test_adding_a_variant_runs_only_that_variant(reproduced):
+    study, added = ADDED
+    vary = ",".join(TINY_VARY[study] + [added])
+    result = dvc("exp", "run", "-S", f"studies.{study}.vary=[{vary}]", cwd=reproduced)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     ran = [line for line in result.stdout.splitlines() if line.startswith("Running stage")]
-    assert ran == ["Running stage 'validate':", "Running stage 'train':"]  # validate is cheap and always first
-    assert "3" in dvc("exp", "show", "--json", cwd=reproduced).stdout
+    assert ran == ["Running stage 'validate':", f"Running stage 'train_{study}@{added}':",
+                   f"Running stage 'evaluate_{study}':", "Running stage 'report':"]  # nothing else re-ran
+    assert added in summary(reproduced, study)
+    diff = dvc("metrics", "diff", "--json", cwd=reproduced)
+    assert f"{added}.val_metric" in diff.stdout
 
 
 def test_bad_param_stops_dvc_before_any_output_is_touched(reproduced):
@@ -99,6 +167,46 @@ def test_bad_param_stops_dvc_before_any_output_is_touched(reproduced):
         assert result.returncode != 0
         assert "params.yaml: data.split_seed: -3: must be greater than or equal to 0" in result.stdout + result.stderr
         assert processed.read_bytes() == before
-        assert (reproduced / "models" / "defaults" / "seed_0.keras").exists()
+        assert (reproduced / "reports" / "optimizers" / "summary.json").exists()
+        params.write_text(good)
+        experiment = dvc("exp", "run", "-S", "defaults.optimizer=adamm", cwd=reproduced)
+        assert experiment.returncode != 0
+        assert ("params.yaml: defaults.optimizer: 'adamm' is not one of: batch_gd, sgd, minibatch_sgd, momentum, "
+                "adagrad, rmsprop, adam (did you mean 'adam'?)") in experiment.stdout + experiment.stderr
+        assert processed.read_bytes() == before
     finally:
         params.write_text(good)
+
+
+def test_queued_experiments_run_in_parallel_without_interfering(reproduced):
+    import time
+
+    study = "classification_losses"
+    names = []
+    for epochs in (3, 4):
+        name = f"epochs{epochs}"
+        queued = dvc("exp", "run", "--queue", "--name", name, "-S", f"studies.{study}.set.epochs={epochs}",
+                     cwd=reproduced)
+        assert queued.returncode == 0, queued.stderr
+        names.append(name)
+    started = dvc("queue", "start", "-j", "2", cwd=reproduced)
+    assert started.returncode == 0, started.stderr
+    deadline = time.monotonic() + 900
+    while time.monotonic() < deadline:
+        status = dvc("queue", "status", cwd=reproduced).stdout
+        if not any(word in status for word in ("Queued", "Running")):
+            break
+        time.sleep(3)
+    assert "Failed" not in status, status + dvc("queue", "logs", names[0], cwd=reproduced).stdout
+    shown = json.loads(dvc("exp", "show", "--json", cwd=reproduced).stdout)
+    found = {}
+    for baseline in shown:
+        for exp in baseline.get("experiments") or []:
+            for rev in exp.get("revs", []):
+                if rev.get("name") in names:
+                    data = rev["data"]
+                    found[rev["name"]] = (data["params"]["params.yaml"]["data"]["studies"][study]["set"]["epochs"],
+                                          data["metrics"][f"reports/{study}/summary.json"]["data"])
+    assert set(found) == set(names)
+    assert found["epochs3"][0] == 3 and found["epochs4"][0] == 4
+    assert found["epochs3"][1] != found["epochs4"][1]  # each experiment kept its own results

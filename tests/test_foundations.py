@@ -1,0 +1,93 @@
+"""The foundations study: perceptron against its bound, XOR, neurons vs MLP, probes and calibration."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from stages import config, neurons, perceptron, representations, synthetic
+from stages.errors import DataError
+from tests.conftest import REPO
+
+PARAMS = config.load(REPO / "params.yaml")
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_perceptron_converges_within_the_novikoff_bound(seed):
+    x, y = synthetic.separable(120, seed, 0.3)
+    signs = 2 * y - 1
+    bound = perceptron.novikoff_bound(x, signs)
+    assert bound["separable"]
+    run = perceptron.train(x, signs, max_epochs=1000, seed=seed)
+    assert run.converged and run.updates <= bound["bound"]
+    assert np.all(perceptron.predict(run.weights, x) == signs)  # converged means no mistake left
+
+
+def test_perceptron_cycles_on_xor_and_stops_at_its_limit():
+    x = np.array([[0.0, 0.0], [1.0, 1.0], [0.0, 1.0], [1.0, 0.0]])
+    signs = np.array([-1, -1, 1, 1])
+    run = perceptron.train(x, signs, max_epochs=50, seed=0)
+    assert not run.converged and run.cycled and all(m > 0 for m in run.mistakes)
+    noisy_x, noisy_y = synthetic.xor(200, 0, 0.3)
+    noisy = perceptron.train(noisy_x, 2 * noisy_y - 1, max_epochs=30, seed=0)
+    assert not noisy.converged
+    assert noisy.epochs == 30 or noisy.cycled
+
+
+def test_one_hidden_layer_solves_xor_where_one_neuron_cannot():
+    x, y = synthetic.xor(200, 0, 0.3)
+    neuron = neurons.fit(neurons.init_layers([2, 1], 0), x, y, activation="sigmoid", learning_rate=1.0, epochs=500)
+    mlp = neurons.fit(neurons.init_layers([2, 8, 1], 0), x, y, activation="tanh", learning_rate=0.5, epochs=500)
+    assert neurons.accuracy(neuron.layers, x, y, "sigmoid") < 0.75
+    assert neurons.accuracy(mlp.layers, x, y, "tanh") > 0.95
+    assert mlp.losses[-1] < mlp.losses[0]
+
+
+@pytest.mark.parametrize("name, x, y, expected", [
+    ("xor", np.array([[0.0, np.nan], [1.0, 1.0]]), np.array([0, 1]), "NaN or infinite"),
+    ("xor", np.zeros((4, 2)), np.array([0, 0, 0, 0]), "labels must be 0 and 1"),
+    ("xor", np.zeros((4, 3)), np.array([0, 1, 0, 1]), "expected (n, 2) features"),
+    ("separable", *synthetic.xor(100, 0, 0.3), "not linearly separable"),
+])
+def test_synthetic_sets_are_validated(name, x, y, expected):
+    with pytest.raises(DataError, match=expected.replace("(", r"\(").replace(")", r"\)")):
+        synthetic.check(name, x, y, "data/synthetic/x.npz")
+
+
+def test_reliability_measures_calibration():
+    rng = np.random.default_rng(0)
+    confidence = rng.uniform(0.5, 1.0, 20000)
+    labels = np.zeros(20000, dtype=int)
+    correct = rng.uniform(size=20000) < confidence  # right exactly as often as it claims
+    labels[~correct] = 1
+    calibrated = np.column_stack([confidence, 1 - confidence])
+    assert representations.reliability(calibrated, labels, 10)["ece"] < 0.02
+    overconfident = np.column_stack([np.full(20000, 0.99), np.full(20000, 0.01)])
+    result = representations.reliability(overconfident, labels, 10)
+    assert result["ece"] == pytest.approx(0.99 - result["accuracy"], abs=1e-9)
+
+
+def test_hidden_activations_match_keras(processed):
+    import keras
+
+    from stages import engine
+
+    cfg = config.representation_config(PARAMS).model_copy(update={"epochs": 1, "seeds": [0]})
+    trainer = engine.Engine(cfg, engine.load_arrays(processed / "fashion_mnist", cfg))
+    trainer.reset({}, 0)
+    x = trainer.arrays.x["val"][:50]
+    weights = [w.numpy() for w in trainer.model.weights]
+    ours = representations.hidden_activations(weights, x, cfg.activation)
+    first_hidden = keras.Model(trainer.model.inputs, trainer.model.layers[1].output)
+    np.testing.assert_allclose(ours[0], first_hidden(x).numpy(), rtol=1e-4, atol=1e-5)
+
+
+def test_trained_last_layer_probe_beats_the_raw_input_in_the_default_run(processed):
+    from stages.foundations import probes
+
+    summary, curves, projections = probes(PARAMS.foundations, config.representation_config(PARAMS),
+                                          processed / "fashion_mnist")
+    last = f"hidden_{len(config.representation_config(PARAMS).hidden)}"
+    assert summary["probe"][last]["final"] > summary["probe"]["input"]
+    assert summary["probe"][last]["final"] > summary["probe"][last]["init"]
+    assert 0 <= summary["calibration"]["ece"] < 0.2
+    assert len(projections) == 3
