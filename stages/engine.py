@@ -179,6 +179,18 @@ class Engine:
             result["accuracy"] = tf.reduce_mean(scores)
         return result
 
+    def _apply(self, grads: list[tf.Tensor]) -> tuple[tf.Tensor, tf.Tensor]:
+        """One optimizer update; with diagnostics, each layer's kernel-gradient norm and update/weight ratio."""
+        if not self.cfg.diagnostics:  # decided at trace time: without diagnostics the step is bare
+            self.optimizer.apply_gradients(zip(grads, self.variables))
+            return tf.zeros([len(self.dense)]), tf.zeros([len(self.dense)])
+        before = [tf.identity(layer.kernel) for layer in self.dense]
+        self.optimizer.apply_gradients(zip(grads, self.variables))
+        norms = tf.stack([tf.norm(g) for g in grads[0::2]])  # variables alternate kernel, bias per layer
+        ratios = tf.stack([tf.norm(layer.kernel - old) / (tf.norm(old) + 1e-12)
+                           for layer, old in zip(self.dense, before)])
+        return norms, ratios
+
     def _train_epoch_and_measure(self, rng: tf.Tensor, steps: tf.Tensor):
         x, target, label = self.data["train"]
         order = tf.argsort(tf.random.stateless_uniform([self.n_train], seed=rng))
@@ -193,26 +205,24 @@ class Engine:
                 data_loss = self._data_loss(tb, logits)
                 loss = data_loss + self._penalty()
             grads = tape.gradient(loss, self.variables)
-            before = [tf.identity(layer.kernel) for layer in self.dense]
-            self.optimizer.apply_gradients(zip(grads, self.variables))
-            kernel_grads = grads[0::2]  # variables alternate kernel, bias per Dense layer
-            grad_sum += tf.stack([tf.norm(g) for g in kernel_grads])
-            ratio_sum += tf.stack([tf.norm(layer.kernel - old) / (tf.norm(old) + 1e-12)
-                                   for layer, old in zip(self.dense, before)])
+            grad_norms, ratios = self._apply(grads)
+            grad_sum += grad_norms
+            ratio_sum += ratios
             rows = tf.cast(tf.shape(index)[0], tf.float32)
             loss_sum += data_loss * rows
             scores = self._scores(tb, lb, logits)
             score_sum += tf.reduce_sum(tf.abs(scores) if self.task == "regression" else scores)
         result = self._measure_probe()
-        result.update(train_loss=loss_sum / self.n_train, train_metric=score_sum / self.n_train,
-                      grad_norm=grad_sum / self.n_batches, update_ratio=ratio_sum / self.n_batches)
+        result.update(train_loss=loss_sum / self.n_train, train_metric=score_sum / self.n_train)
+        if self.cfg.diagnostics:
+            result.update(grad_norm=grad_sum / self.n_batches, update_ratio=ratio_sum / self.n_batches)
         return result
 
     def _measure(self):
         """Validation scores and probe diagnostics of the current weights, through the epoch graph."""
         measured = _numpy(self._epoch(tf.constant([0, 0], tf.int64), tf.constant(0)))
         for key in ("train_loss", "train_metric", "grad_norm", "update_ratio"):
-            measured.pop(key)
+            measured.pop(key, None)
         return measured
 
     def _measure_probe(self):

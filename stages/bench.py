@@ -1,0 +1,292 @@
+"""Benchmark (not a DVC stage): the engine against Keras `fit`, scikit-learn and the NumPy reference, in one run.
+
+    python -m stages.bench [--size tiny|full] [--out reports/bench.json] [--readme README.md]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from stages import atomic, config
+from stages.config import TrainConfig
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # tf.data's graph warnings under Keras `fit` are noise here
+
+# Work per size: the full size is what the README reports; tiny only proves the script works.
+SIZES = {
+    "full": {"epochs": 30, "sweep_rates": [1e-4, 3e-4, 1e-3, 3e-3, 1e-2], "seeds": [0, 1, 2], "wide_rows": 60000,
+             "wide_epochs": 2, "numpy_epochs": 3, "peak_n": 2048},
+    "tiny": {"epochs": 2, "sweep_rates": [1e-3, 3e-3], "seeds": [0], "wide_rows": 2048, "wide_epochs": 1,
+             "numpy_epochs": 1, "peak_n": 256},
+}
+README_START, README_END = "<!-- bench:start -->", "<!-- bench:end -->"
+
+
+def digits(data: Path) -> dict[str, np.ndarray]:
+    """The offline 10-class set as arrays (train and validation)."""
+    splits = {name: np.load(data / f"{name}.npz") for name in ("train", "val")}
+    return {"x": splits["train"]["x"], "y": splits["train"]["y"], "x_val": splits["val"]["x"],
+            "y_val": splits["val"]["y"]}
+
+
+def wide_data(rows: int) -> dict[str, np.ndarray]:
+    """Fashion-MNIST-shaped synthetic data (rows x 784, 10 classes from a random linear teacher)."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(rows + 2000, 784)).astype(np.float32)
+    y = (x @ rng.normal(size=(784, 10))).argmax(axis=1)
+    return {"x": x[:rows], "y": y[:rows], "x_val": x[rows:], "y_val": y[rows:]}
+
+
+def arrays_of(data: dict, task: str = "multiclass"):
+    from stages.engine import Arrays
+
+    x = {"train": data["x"], "val": data["x_val"], "test": data["x_val"]}
+    y = {"train": data["y"], "val": data["y_val"], "test": data["y_val"]}
+    return Arrays(task, 10, x, y, data["x"].std(axis=0) == 0)
+
+
+def train_config(hidden: list[int], batch: int, epochs: int, optimizer: str = "adam", lr: float = 1e-3) -> TrainConfig:
+    return TrainConfig(dataset="fashion_mnist", hidden=hidden, activation="relu", initializer="glorot_uniform",
+                       optimizer=optimizer, learning_rate=lr, batch_size=batch, epochs=epochs, seeds=[0],
+                       diagnostics=False, target=None)
+
+
+def engine_throughput(data: dict, cfg: TrainConfig) -> dict:
+    """Steady state: the second run of one traced engine (the first pays for tracing)."""
+    from stages.engine import Engine
+
+    trainer = Engine(cfg, arrays_of(data))
+    trainer.run({}, 0)
+    start = time.perf_counter()
+    run = trainer.run({}, 1)
+    seconds = time.perf_counter() - start
+    return {"samples_per_s": len(data["y"]) * cfg.epochs / seconds, "val_accuracy": run.final["val_metric"]}
+
+
+def keras_model(cfg: TrainConfig, n_inputs: int):
+    import keras
+
+    from stages.losses import head_for
+    from stages.models import build_mlp
+
+    keras.utils.set_random_seed(0)  # the engine turned on op determinism, which needs a global seed
+    model = build_mlp(cfg, n_inputs, head_for("multiclass", "categorical_crossentropy", 10), seed=0)
+    model.compile(optimizer=keras.optimizers.get({"class_name": "Adam", "config": {"learning_rate": cfg.learning_rate}}),
+                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    return model
+
+
+def keras_throughput(data: dict, cfg: TrainConfig) -> dict:
+    """Plain `model.fit` with default settings, timed after a one-epoch warm-up."""
+    model = keras_model(cfg, data["x"].shape[1])
+    model.fit(data["x"], data["y"], batch_size=cfg.batch_size, epochs=1, verbose=0)
+    start = time.perf_counter()
+    model.fit(data["x"], data["y"], batch_size=cfg.batch_size, epochs=cfg.epochs, verbose=0)
+    seconds = time.perf_counter() - start
+    accuracy = model.evaluate(data["x_val"], data["y_val"], verbose=0)[1]
+    return {"samples_per_s": len(data["y"]) * cfg.epochs / seconds, "val_accuracy": float(accuracy)}
+
+
+def sklearn_model(cfg: TrainConfig, seed: int):
+    from sklearn.neural_network import MLPClassifier
+
+    return MLPClassifier(hidden_layer_sizes=tuple(cfg.hidden), activation="relu", solver="adam",
+                         learning_rate_init=cfg.learning_rate, batch_size=cfg.batch_size, max_iter=cfg.epochs,
+                         early_stopping=False, n_iter_no_change=cfg.epochs + 1, tol=0.0, random_state=seed)
+
+
+def sklearn_throughput(data: dict, cfg: TrainConfig) -> dict:
+    model = sklearn_model(cfg, 0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # it warns that max_iter ended the fit: that is the point
+        start = time.perf_counter()
+        model.fit(data["x"], data["y"])
+        seconds = time.perf_counter() - start
+    return {"samples_per_s": len(data["y"]) * cfg.epochs / seconds, "val_accuracy": float(model.score(data["x_val"], data["y_val"]))}
+
+
+def numpy_throughput(data: dict, cfg: TrainConfig, epochs: int) -> dict:
+    """The chain-rule reference: forward, backward and an SGD update per batch, float64."""
+    from stages import neurons, numpy_mlp
+
+    layers = neurons.init_layers([data["x"].shape[1], *cfg.hidden, 10], 0)
+    target = np.eye(10)[data["y"]]
+    x = data["x"].astype(np.float64)
+    start = time.perf_counter()
+    for epoch in range(epochs):
+        order = np.random.default_rng(epoch).permutation(len(x))
+        for begin in range(0, len(x), cfg.batch_size):
+            batch = order[begin:begin + cfg.batch_size]
+            _, grads = numpy_mlp.loss_and_gradients(layers, x[batch], target[batch], activation="relu",
+                                                    loss="categorical_crossentropy", head="softmax")
+            layers = [(w - 0.05 * dw, b - 0.05 * db) for (w, b), (dw, db) in zip(layers, grads)]
+    seconds = time.perf_counter() - start
+    logits, _ = numpy_mlp.forward(layers, data["x_val"].astype(np.float64), "relu")
+    return {"samples_per_s": len(x) * epochs / seconds, "val_accuracy": float(np.mean(logits.argmax(1) == data["y_val"]))}
+
+
+def sweep(data: dict, cfg: TrainConfig, rates: list[float], seeds: list[int]) -> dict:
+    """What a variant process does: every learning rate and seed, model building and tracing included."""
+    from stages.engine import Engine
+
+    results = {}
+    start = time.perf_counter()
+    trainer = Engine(cfg.model_copy(update={"sweep": {"learning_rate": rates}}), arrays_of(data))
+    accuracy = [trainer.run({"learning_rate": r}, s).final["val_metric"] for r in rates for s in seeds]
+    results["engine"] = {"seconds": time.perf_counter() - start, "val_accuracy": float(np.mean(accuracy))}
+    start, accuracy = time.perf_counter(), []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for rate in rates:
+            for seed in seeds:
+                model = sklearn_model(cfg.model_copy(update={"learning_rate": rate}), seed).fit(data["x"], data["y"])
+                accuracy.append(model.score(data["x_val"], data["y_val"]))
+    results["sklearn"] = {"seconds": time.perf_counter() - start, "val_accuracy": float(np.mean(accuracy))}
+    start, accuracy = time.perf_counter(), []
+    for rate in rates:
+        for seed in seeds:
+            model = keras_model(cfg.model_copy(update={"learning_rate": rate}), data["x"].shape[1])
+            model.fit(data["x"], data["y"], batch_size=cfg.batch_size, epochs=cfg.epochs, verbose=0)
+            accuracy.append(model.evaluate(data["x_val"], data["y_val"], verbose=0)[1])
+    results["keras_fit"] = {"seconds": time.perf_counter() - start, "val_accuracy": float(np.mean(accuracy))}
+    return results
+
+
+def peak_gflops(n: int) -> dict:
+    """Float32 n x n matmul, best of five, with NumPy and with TensorFlow."""
+    import tensorflow as tf
+
+    a = np.random.default_rng(0).normal(size=(n, n)).astype(np.float32)
+    flops = 2 * n ** 3
+    numpy_best = min(_timed(lambda: a @ a) for _ in range(5))
+    ta = tf.constant(a)
+    tf.matmul(ta, ta).numpy()
+    tf_best = min(_timed(lambda: tf.matmul(ta, ta).numpy()) for _ in range(5))
+    return {"numpy": flops / numpy_best / 1e9, "tensorflow": flops / tf_best / 1e9,
+            "peak": max(flops / numpy_best, flops / tf_best) / 1e9}
+
+
+def _timed(action) -> float:
+    start = time.perf_counter()
+    action()
+    return time.perf_counter() - start
+
+
+def train_stage_rss(processed: Path) -> float:
+    """Peak resident memory (MB) of one real train stage process (optimizers@adam)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        subprocess.run([sys.executable, "-m", "stages.train", "--study", "optimizers", "--variant", "adam", "--data",
+                        str(processed), "--models", f"{tmp}/m", "--out", f"{tmp}/r"], check=True,
+                       capture_output=True, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+        return max(before, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024
+
+
+def benchmark(size: str, data: Path, rss: bool = True) -> dict:
+    """Every workload; ratios are computed within this one run, so machine load affects all alike."""
+    from stages import engine  # noqa: F401  (imports TensorFlow quietly, before anything else does)
+
+    work = SIZES[size]
+    small = digits(data)
+    net = train_config([128, 128, 128], 32, work["epochs"])
+    result: dict = {"size": size, "machine": machine()}
+    result["peak_gflops"] = peak_gflops(work["peak_n"])
+    result["digits"] = {"engine": engine_throughput(small, net), "keras_fit": keras_throughput(small, net),
+                        "sklearn": sklearn_throughput(small, net),
+                        "numpy_reference": numpy_throughput(small, net, work["numpy_epochs"])}
+    result["sweep"] = sweep(small, net, work["sweep_rates"], work["seeds"])
+    big = wide_data(work["wide_rows"])
+    wide_cfg = train_config([1024, 1024], 512, work["wide_epochs"])
+    weights = 784 * 1024 + 1024 * 1024 + 1024 * 10
+    wide = {"engine": engine_throughput(big, wide_cfg), "keras_fit": keras_throughput(big, wide_cfg)}
+    for entry in wide.values():  # forward 2 FLOPs per weight and example, backward 4
+        entry["gflops"] = 6 * weights * entry["samples_per_s"] / 1e9
+        entry["share_of_peak"] = entry["gflops"] / result["peak_gflops"]["peak"]
+    result["wide"] = wide
+    result["sgd1"] = engine_throughput(small, train_config([128, 128, 128], 1, 1, optimizer="sgd", lr=0.01))
+    d, s = result["digits"], result["sweep"]
+    result["ratios"] = {
+        "digits_vs_keras_fit": d["engine"]["samples_per_s"] / d["keras_fit"]["samples_per_s"],
+        "digits_vs_sklearn": d["engine"]["samples_per_s"] / d["sklearn"]["samples_per_s"],
+        "sweep_vs_sklearn": s["sklearn"]["seconds"] / s["engine"]["seconds"],
+        "sweep_vs_keras_fit": s["keras_fit"]["seconds"] / s["engine"]["seconds"],
+        "wide_share_of_peak": wide["engine"]["share_of_peak"],
+        "sgd1_samples_per_s": result["sgd1"]["samples_per_s"],
+    }
+    if rss:
+        result["train_stage_peak_rss_mb"] = train_stage_rss(data)
+    return result
+
+
+def machine() -> dict:
+    import tensorflow as tf
+
+    return {"processor": platform.processor() or platform.machine(), "cores": os.cpu_count(),
+            "python": platform.python_version(), "tensorflow": tf.__version__, "numpy": np.__version__}
+
+
+def table(result: dict) -> str:
+    """The README's Markdown table of one benchmark run."""
+    r, m = result["ratios"], result["machine"]
+    rows = [
+        ("digits: engine vs Keras `fit` (samples/s ratio)", f"{r['digits_vs_keras_fit']:.1f}x", ">= 12x"),
+        ("digits: engine vs scikit-learn `MLPClassifier`", f"{r['digits_vs_sklearn']:.1f}x", ">= 2x"),
+        ("sweep (15 trainings): vs scikit-learn", f"{r['sweep_vs_sklearn']:.1f}x", ">= 3x"),
+        ("sweep (15 trainings): vs Keras `fit`", f"{r['sweep_vs_keras_fit']:.1f}x", ">= 20x"),
+        ("wide 784-1024-1024-10: share of matmul peak", f"{100 * r['wide_share_of_peak']:.0f}% "
+         f"({result['wide']['engine']['gflops']:.0f} of {result['peak_gflops']['peak']:.0f} GFLOP/s)", ">= 85%"),
+        ("batch-1 SGD (samples/s)", f"{r['sgd1_samples_per_s']:,.0f}", ">= 20,000"),
+    ]
+    if "train_stage_peak_rss_mb" in result:
+        rows.append(("peak RSS of one train stage", f"{result['train_stage_peak_rss_mb']:,.0f} MB", "<= 1,500 MB"))
+    accuracy = result["digits"]
+    lines = [f"Measured by `python -m stages.bench` on {m['cores']} cores ({m['processor']}), Python {m['python']}, "
+             f"TensorFlow {m['tensorflow']}; validation accuracy after the same epochs: engine "
+             f"{accuracy['engine']['val_accuracy']:.3f}, Keras `fit` {accuracy['keras_fit']['val_accuracy']:.3f}, "
+             f"scikit-learn {accuracy['sklearn']['val_accuracy']:.3f}.", "",
+             "| workload | measured | target |", "|---|---|---|"]
+    lines += [f"| {a} | {b} | {c} |" for a, b, c in rows]
+    return "\n".join(lines)
+
+
+def update_readme(readme: Path, text: str) -> None:
+    """Replace the text between the benchmark markers of the README."""
+    content = readme.read_text()
+    if README_START not in content or README_END not in content:
+        return
+    head, rest = content.split(README_START, 1)
+    _, tail = rest.split(README_END, 1)
+    atomic.write_text(readme, f"{head}{README_START}\n{text}\n{README_END}{tail}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0], epilog="Writes OUT (JSON) and, with "
+                                     "--readme, the table between the benchmark markers of that file.")
+    parser.add_argument("--size", choices=SIZES, default="full")
+    parser.add_argument("--data", type=Path, default=Path("data/processed/fashion_mnist"))
+    parser.add_argument("--out", type=Path, default=Path("reports/bench.json"))
+    parser.add_argument("--readme", type=Path)
+    parser.add_argument("--no-rss", action="store_true", help="skip the train-stage memory measurement")
+    args = parser.parse_args(argv)
+    config.load()
+    result = benchmark(args.size, args.data, rss=not args.no_rss)
+    atomic.write_text(args.out, json.dumps(result, indent=2, sort_keys=True) + "\n")
+    text = table(result)
+    if args.readme:
+        update_readme(args.readme, text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
