@@ -39,7 +39,12 @@ def one_line(message: str) -> str:
     return " ".join(str(message).split())
 
 
+_signalled = False
+
+
 def _interrupt(signum: int, frame: object) -> None:
+    global _signalled
+    _signalled = True
     raise KeyboardInterrupt
 
 
@@ -55,7 +60,10 @@ def stage_entry(main: F) -> F:
         except UserError as error:
             print(f"error: {one_line(str(error))}", file=sys.stderr)
             sys.exit(error.exit_code)
-        except KeyboardInterrupt:
+        except BaseException as error:
+            # A signal may surface as another exception type from inside native code (TensorFlow).
+            if not (_signalled or isinstance(error, KeyboardInterrupt)) or isinstance(error, SystemExit):
+                raise
             print("interrupted: nothing was written; run the stage again", file=sys.stderr)
             sys.exit(EXIT_INTERRUPTED)
 

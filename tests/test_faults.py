@@ -144,7 +144,7 @@ def test_interrupted_training_leaves_nothing_and_reruns(processed, tmp_path):
             break
     child.send_signal(signal.SIGTERM)
     _, stderr = child.communicate(timeout=120)
-    assert child.returncode == 130 and "interrupted: nothing was written" in stderr
+    assert child.returncode == 130 and "interrupted: nothing was written" in stderr, stderr[-2000:]
     assert list(tmp_path.iterdir()) == []  # neither output nor any staging folder
     rerun = subprocess.run(command, cwd=REPO, env=subprocess_env(), capture_output=True, text=True, timeout=600)
     assert rerun.returncode == 0, rerun.stderr
