@@ -2,7 +2,11 @@
 from __future__ import annotations
 
 import json
+import re
+import shutil
+import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -143,6 +147,28 @@ def test_training_is_byte_identical_on_rerun(reproduced):
     assert outputs[0]["metrics.json"] == committed.read_bytes()
 
 
+def test_a_second_clone_reproduces_from_the_shared_run_cache(reproduced, tmp_path):
+    """Clone A pushes its run-cache to a DVC remote; clone B, with no dvc.lock, trains nothing."""
+    remote = tmp_path / "remote"
+    assert dvc("remote", "add", "-d", "shared", str(remote), cwd=reproduced).returncode == 0
+    subprocess_ok(["git", "add", "-A", ".dvc/config"], reproduced)
+    subprocess_ok(["git", "commit", "-qm", "remote"], reproduced)
+    pushed = dvc("push", "--run-cache", cwd=reproduced)
+    assert pushed.returncode == 0, pushed.stderr
+    clone = tmp_path / "clone"
+    subprocess_ok(["git", "clone", "-q", str(reproduced), str(clone)], tmp_path)
+    (clone / "dvc.lock").unlink(missing_ok=True)  # a teammate with the same params but no lock file
+    fetched = dvc("fetch", "--run-cache", cwd=clone)
+    assert fetched.returncode == 0, fetched.stderr
+    result = dvc("repro", "--pull", cwd=clone)  # outputs of run-cached stages come from the remote
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    ran = [line for line in result.stdout.splitlines() if line.startswith("Running stage")]
+    assert not [line for line in ran if "train_" in line or "foundations" in line or "evaluate_" in line], ran
+    for study in ["foundations", *PARAMS["studies"]]:
+        name = Path("reports") / study / "summary.json"
+        assert (clone / name).read_bytes() == (reproduced / name).read_bytes(), study
+
+
 def test_adding_a_variant_runs_only_that_variant(reproduced):
     study, added = ADDED
     vary = ",".join(TINY_VARY[study] + [added])
@@ -210,3 +236,53 @@ def test_queued_experiments_run_in_parallel_without_interfering(reproduced):
     assert set(found) == set(names)
     assert found["epochs3"][0] == 3 and found["epochs4"][0] == 4
     assert found["epochs3"][1] != found["epochs4"][1]  # each experiment kept its own results
+
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+needs_browser = pytest.mark.skipif(not CHROMIUM, reason="no Chromium found: `apt-get install chromium` to run "
+                                                        "the browser tests (.ci/run does)")
+
+
+def render(page: Path, tmp_path: Path) -> str:
+    """The DOM of a local page after headless Chromium ran its scripts, with every network lookup failing."""
+    result = subprocess.run(
+        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         f"--user-data-dir={tmp_path / 'chromium-profile'}", "--host-resolver-rules=MAP * ~NOTFOUND",
+         "--proxy-server=127.0.0.1:1", "--virtual-time-budget=20000", "--dump-dom", page.as_uri()],
+        capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    return result.stdout
+
+
+@needs_browser
+def test_plots_draw_offline_with_a_line_per_variant(reproduced, tmp_path):
+    result = dvc("plots", "show", "-o", str(tmp_path / "plots"), cwd=reproduced)
+    assert result.returncode == 0, result.stderr
+    html = (tmp_path / "plots" / "index.html").read_text()
+    assert "<script src=" not in html  # nothing to fetch: vega, vega-lite and vega-embed are inline
+    dom = render(tmp_path / "plots" / "index.html", tmp_path)
+    divs = dict(re.findall(r'<div id="([^"]+)"(.*?)(?=<div id="|</body>)', dom, flags=re.S))
+    assert len(divs) >= 2 * len(PARAMS["studies"])
+    for plot_id, content in divs.items():
+        assert "<svg" in content and "role-mark" in content, f"{plot_id} drew nothing"
+    vary = yaml.safe_load((reproduced / "params.yaml").read_text())["studies"]["optimizers"]["vary"]
+    lines = len(re.findall(r'aria-roledescription="line mark"', divs["optimizers_val_loss"]))
+    assert lines == len(vary)  # one colored, labeled line per variant
+    for variant in vary:
+        assert f">{variant}</text>" in divs["optimizers_val_loss"]  # in the legend
+
+
+@needs_browser
+def test_report_renders_with_every_figure(reproduced, tmp_path):
+    from markdown_it import MarkdownIt
+
+    body = MarkdownIt("commonmark").enable("table").render((reproduced / "reports" / "README.md").read_text())
+    count = ("<script>window.addEventListener('load', () => { document.body.dataset.drawn = "
+             "[...document.images].filter(i => i.naturalWidth > 0).length; });</script>")
+    page = reproduced / "reports" / "report.html"
+    page.write_text(f"<!DOCTYPE html><html><head><meta charset='utf-8'>{count}</head><body>{body}</body></html>")
+    dom = render(page, tmp_path)
+    images = len(re.findall(r"<img ", dom))
+    assert images > 10 and f'data-drawn="{images}"' in dom  # every figure loaded
+    assert dom.count("<table>") >= len(PARAMS["studies"])
