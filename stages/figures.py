@@ -163,3 +163,10 @@ def reliability_diagram(bins: list[dict], path: Path) -> None:
     ax.set_ylim(0, 1)
     ax.legend(loc="upper left", frameon=False, fontsize=8)
     save(fig, path)
+
+
+def progress_against(rows: list[list], x_column: int, path: Path, xlabel: str, names: list[str]) -> None:
+    """Validation loss (last column) against steps or seconds (x_column) from a long table
+    [variant, epoch, x, ..., val_loss], one line per variant, log x."""
+    series = {name: [(row[x_column], row[-1]) for row in rows if row[0] == name and row[x_column]] for name in names}
+    xy_lines(series, path, xlabel, "validation loss", logx=True, logy=True)

@@ -62,7 +62,8 @@ def novikoff_bound(x: np.ndarray, y: np.ndarray) -> dict:
     data = augment(x)
     with warnings.catch_warnings():  # on data no line separates the solver cannot converge: expected
         warnings.simplefilter("ignore")
-        svm = LinearSVC(fit_intercept=False, C=1e4, loss="hinge", max_iter=200000, tol=1e-8).fit(data, y)
+        svm = LinearSVC(fit_intercept=False, C=1e4, loss="hinge", max_iter=200000, tol=1e-8,
+                        random_state=0).fit(data, y)  # its coordinate descent shuffles: fix the order
     w = svm.coef_.ravel()
     margin = float(np.min(y * (data @ w)) / np.linalg.norm(w))
     radius = float(np.max(np.linalg.norm(data, axis=1)))

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 from pathlib import Path
 
 from stages import atomic, config, figures, summaries
@@ -23,6 +24,10 @@ HOW_TO_READ = {
     "gap": "Train minus validation metric of the chosen setting, with the 95% interval over seeds.",
     "test_mae": "Test MAE (standardized target units) per loss, with the 95% interval over seeds; lower is better.",
     "capacity": "Generalization gap against the share of training data used, one line per network size.",
+    "by_step": "Validation loss against optimizer steps (log-log): methods that take one step per epoch look slow "
+               "per epoch but may be efficient per step.",
+    "by_time": "Validation loss against wall-clock seconds on the machine that ran the pipeline (log-log); "
+               "these times vary from run to run.",
 }
 
 
@@ -64,6 +69,13 @@ def study_figures(study: str, condition: str, variants: dict[str, dict], folder:
         figures.layer_norms(variants, "preact_grad_norm_init", folder / f"{tag}_grad_norm.png",
                             "|dLoss/d pre-activation| at init")
         drawn.append((f"{tag}_grad_norm.png", "grad_norm"))
+    if study in ("optimizers", "gradient_noise"):
+        names = list(variants)
+        by_step = summaries.wide_curves(variants)["by_step.tsv"][1]
+        figures.progress_against(by_step, 2, folder / f"{tag}_by_step.png", "training steps", names)
+        figures.progress_against(summaries.time_curves(variants)[1], 2, folder / f"{tag}_by_time.png",
+                                 "wall-clock seconds (this machine)", names)
+        drawn += [(f"{tag}_by_step.png", "by_step"), (f"{tag}_by_time.png", "by_time")]
     if study == "gradient_noise":
         series = {"noise variance": sorted((v["metrics"]["noise_batch"], (summaries.init_noise_ratio(v) or 0) ** 2)
                                            for v in variants.values())}
@@ -113,9 +125,12 @@ def extra_figures(study: str, summary: dict, spec: config.StudyConfig, folder: P
     return []
 
 
-def foundations_section(params: config.Params, reports: Path) -> list[str]:
-    """Section 1: the perceptron, one neuron and an MLP on 2-D sets; probes and calibration."""
+def foundations_section(params: config.Params, reports: Path, folder: Path) -> list[str]:
+    """Section 1: the perceptron, one neuron and an MLP on 2-D sets; probes and calibration. Its figures are
+    copied next to the others, so everything the report links is in one folder kept in git."""
     summary = json.loads((reports / "foundations" / "summary.json").read_text())
+    for figure in sorted((reports / "foundations" / "figures").glob("*.png")):
+        shutil.copyfile(figure, folder / f"foundations_{figure.name}")
     lines = ["## 1. Foundations", "", f"> {params.foundations.question.strip()}", "",
              "| model | separable | XOR | two moons |", "|---|---|---|---|"]
     for model in ("perceptron", "neuron", "mlp"):
@@ -137,7 +152,7 @@ def foundations_section(params: config.Params, reports: Path) -> list[str]:
                                 "principal components, at initialization, midway and at the end; colors are classes."),
             ("reliability.png", "Accuracy against confidence of the softmax outputs on the test split; bars on "
                                 "the diagonal mean calibrated probabilities, below it overconfident ones.")):
-        lines += [f"![{file}](foundations/figures/{file})", "", f"*How to read:* {caption}", ""]
+        lines += [f"![{file}](figures/foundations_{file})", "", f"*How to read:* {caption}", ""]
     lines += ["**Verdicts**", ""] + [f"- {v}" for v in verdict_rules.foundations(summary)] + [""]
     return lines
 
@@ -159,8 +174,8 @@ def build(params: config.Params, reports: Path, data: Path, figure_dir: Path) ->
     lines += ["1. [Foundations](#1-foundations)"]
     lines += [f"{i}. [{s.replace('_', ' ').capitalize()}](#{i}-{s.replace('_', '-')})"
               for i, s in enumerate(params.studies, 2)] + [""]
-    lines += foundations_section(params, reports)
     with atomic.staged_dir(figure_dir) as folder:
+        lines += foundations_section(params, reports, folder)
         for number, (study, spec) in enumerate(params.studies.items(), 2):
             runs = load_study(params, study, reports / study / "runs")
             lines += study_section(number, study, spec, reports, runs, params, folder)

@@ -40,6 +40,7 @@ def entry(variant: dict, baseline: dict, lr_tolerance: float) -> dict:
     result["test_metric_ci95"] = statistics.ci95([f["test_metric"] for f in finals])
     result.update(statistics.welch([f["val_metric"] for f in finals],
                                    [f["final"]["val_metric"] for f in chosen_runs(baseline)]))
+    result["gradient_noise"] = metrics.get("noise_ratio")  # relative spread of mini-batch gradients, final epoch
     result["runs"] = len(finals)
     result["target"] = metrics.get("target")
     result["noise_ratio_init"] = init_noise_ratio(variant)
