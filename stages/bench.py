@@ -8,7 +8,6 @@ import argparse
 import json
 import os
 import platform
-import resource
 import subprocess
 import sys
 import tempfile
@@ -184,13 +183,24 @@ def _timed(action) -> float:
 
 
 def train_stage_rss(processed: Path) -> float:
-    """Peak resident memory (MB) of one real train stage process (optimizers@adam)."""
+    """Peak resident memory (MB) of one real train stage process (optimizers@adam), read from the kernel's
+    high-water mark (VmHWM) while it runs: getrusage would also count the pages a fork copied from us."""
     with tempfile.TemporaryDirectory() as tmp:
-        before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-        subprocess.run([sys.executable, "-m", "stages.train", "--study", "optimizers", "--variant", "adam", "--data",
-                        str(processed), "--models", f"{tmp}/m", "--out", f"{tmp}/r"], check=True,
-                       capture_output=True, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
-        return max(before, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024
+        child = subprocess.Popen([sys.executable, "-m", "stages.train", "--study", "optimizers", "--variant", "adam",
+                                  "--data", str(processed), "--models", f"{tmp}/m", "--out", f"{tmp}/r"],
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                 env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+        peak_kb = 0
+        while child.poll() is None:
+            try:
+                status = Path(f"/proc/{child.pid}/status").read_text()
+                peak_kb = max(peak_kb, int(status.split("VmHWM:")[1].split()[0]))
+            except (OSError, IndexError, ValueError):  # the process is exiting
+                pass
+            time.sleep(0.1)
+        if child.returncode != 0:
+            raise RuntimeError(f"the train stage failed with exit code {child.returncode}")
+        return peak_kb / 1024
 
 
 def benchmark(size: str, data: Path, rss: bool = True) -> dict:
