@@ -85,9 +85,14 @@ def copy_repo(target: Path) -> Path:
         if source.is_file():
             (target / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, target / name)
-    for command in (["git", "init", "-q"], ["git", "add", "-A"],
-                    ["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "copy"]):
+    tracked = subprocess.run(["git", "ls-files"], cwd=REPO, capture_output=True, text=True, check=True).stdout
+    for command in (["git", "init", "-q"], ["git", "add", "-A"]):
         subprocess.run(command, cwd=target, check=True, capture_output=True)
+    # Track exactly what the repository tracks, ignored or not, so a file git and DVC both claim fails here too.
+    subprocess.run(["git", "add", "-f", "--pathspec-from-file=-"], cwd=target, input=tracked, text=True,
+                   check=True, capture_output=True)
+    subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "copy"], cwd=target,
+                   check=True, capture_output=True)
     return target
 
 
