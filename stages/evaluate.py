@@ -42,6 +42,7 @@ def evaluate(params: config.Params, study: str, runs: Path, out: Path, timing_ou
                                             "noise_slope": summaries.noise_slope(variants)}
             for file, (header, rows) in summaries.wide_curves(variants).items():
                 write_tsv(curves / condition / file, header, rows)
+            write_tsv(curves / condition / "by_step.tsv", *summaries.step_curves(variants))
             write_tsv(timing / condition / "by_time.tsv", *summaries.time_curves(variants))
         atomic.write_json(out / "summary.json", summary)
         atomic.write_json(out / "findings.json", findings)

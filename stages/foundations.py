@@ -8,6 +8,7 @@ import numpy as np
 
 from stages import aggregate, atomic, config, figures, neurons, numpy_mlp, perceptron, representations
 from stages.errors import stage_entry
+from stages.statistics import round_sig
 from stages.synthetic import GENERATORS
 
 MODELS = ("perceptron", "neuron", "mlp")
@@ -30,7 +31,7 @@ def linear_models(spec: config.FoundationsConfig, sets: dict, seeds: list[int]) 
             "runs": len(runs), "converged_runs": sum(r.converged for r in runs), "cycled_runs": sum(r.cycled for r in runs),
             "updates_mean": _mean([r.updates for r in runs]), "updates_max": max(r.updates for r in runs),
             "epochs_max": max(r.epochs for r in runs), "linearly_separable": bound["separable"],
-            "bound": _round(bound["bound"]), "radius": _round(bound["radius"]), "margin": _round(bound["margin"]),
+            "bound": round_sig(bound["bound"]), "radius": round_sig(bound["radius"]), "margin": round_sig(bound["margin"]),
             "test_accuracy": _mean([float(np.mean(perceptron.predict(r.weights, data["x_test"])
                                                   == 2 * data["y_test"] - 1)) for r in runs])}
         fitted[("perceptron", name)] = runs[0]
@@ -91,7 +92,7 @@ def probes(spec: config.FoundationsConfig, cfg: config.TrainConfig, data: Path) 
         per_layer[name]["init"] = per_layer[name][f"epoch_{epochs[0]}"]
         per_layer[name]["final"] = per_layer[name][f"epoch_{epochs[-1]}"]
         per_layer[name]["final_std"] = aggregate.mean_std([seed[i] for seed in accuracy[epochs[-1]]])[1]
-    summary = {"probe": {"input": _round(raw), **per_layer},
+    summary = {"probe": {"input": round_sig(raw), **per_layer},
                "calibration": {key: _mean([c[key] for c in calibration])
                                for key in ("ece", "accuracy", "mean_confidence")}}
     summary["calibration"]["ece_std"] = aggregate.mean_std([c["ece"] for c in calibration])[1]
@@ -146,10 +147,6 @@ def foundations(params: config.Params, synthetic: Path, data: Path, out: Path) -
 
 def _mean(values: list) -> float | None:
     return aggregate.mean_std(values)[0]
-
-
-def _round(value: float | None) -> float | None:
-    return None if value is None else float(f"{value:.6g}")
 
 
 @stage_entry

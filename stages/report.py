@@ -71,8 +71,7 @@ def study_figures(study: str, condition: str, variants: dict[str, dict], folder:
         drawn.append((f"{tag}_grad_norm.png", "grad_norm"))
     if study in ("optimizers", "gradient_noise"):
         names = list(variants)
-        by_step = summaries.wide_curves(variants)["by_step.tsv"][1]
-        figures.progress_against(by_step, 2, folder / f"{tag}_by_step.png", "training steps", names)
+        figures.progress_against(summaries.step_curves(variants)[1], 2, folder / f"{tag}_by_step.png", "training steps", names)
         figures.progress_against(summaries.time_curves(variants)[1], 2, folder / f"{tag}_by_time.png",
                                  "wall-clock seconds (this machine)", names)
         drawn += [(f"{tag}_by_step.png", "by_step"), (f"{tag}_by_time.png", "by_time")]

@@ -17,20 +17,20 @@ def ci95(values: Sequence[float | None]) -> float | None:
     data = _present(values)
     if len(data) < 2:
         return None
-    return _round(stats.t.ppf(0.975, len(data) - 1) * data.std(ddof=1) / math.sqrt(len(data)))
+    return round_sig(stats.t.ppf(0.975, len(data) - 1) * data.std(ddof=1) / math.sqrt(len(data)))
 
 
 def welch(values: Sequence[float | None], baseline: Sequence[float | None]) -> dict:
     """Difference of means against the baseline and Welch's two-sided p-value (None when undefined)."""
     a, b = _present(values), _present(baseline)
     if len(a) < 2 or len(b) < 2:
-        return {"diff_vs_baseline": _round(a.mean() - b.mean()) if len(a) and len(b) else None,
+        return {"diff_vs_baseline": round_sig(a.mean() - b.mean()) if len(a) and len(b) else None,
                 "p_vs_baseline": None}
     diff = a.mean() - b.mean()
     if a.std(ddof=1) == 0 and b.std(ddof=1) == 0:  # no spread at all: the test is undefined
-        return {"diff_vs_baseline": _round(diff), "p_vs_baseline": 1.0 if diff == 0 else 0.0}
+        return {"diff_vs_baseline": round_sig(diff), "p_vs_baseline": 1.0 if diff == 0 else 0.0}
     result = stats.ttest_ind(a, b, equal_var=False)
-    return {"diff_vs_baseline": _round(diff), "p_vs_baseline": _round(float(result.pvalue))}
+    return {"diff_vs_baseline": round_sig(diff), "p_vs_baseline": round_sig(float(result.pvalue))}
 
 
 def log_slope(x: Sequence[float], y: Sequence[float]) -> float | None:
@@ -39,8 +39,9 @@ def log_slope(x: Sequence[float], y: Sequence[float]) -> float | None:
     if len(pairs) < 2:
         return None
     lx, ly = np.log([p[0] for p in pairs]), np.log([p[1] for p in pairs])
-    return _round(float(np.polyfit(lx, ly, 1)[0]))
+    return round_sig(float(np.polyfit(lx, ly, 1)[0]))
 
 
-def _round(value: float) -> float | None:
-    return float(f"{value:.6g}") if math.isfinite(value) else None
+def round_sig(value: float | None) -> float | None:
+    """Six significant digits, the precision of every summary file; None and non-finite values become None."""
+    return float(f"{value:.6g}") if value is not None and math.isfinite(value) else None

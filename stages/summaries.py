@@ -6,6 +6,7 @@ import math
 from pathlib import Path
 
 from stages import aggregate, statistics
+from stages.statistics import round_sig
 
 # Columns of the long per-variant tables used for bar and scatter charts.
 FINAL_COLUMNS = ("train_metric", "val_metric", "test_metric", "generalization_gap", "weight_sparsity")
@@ -51,7 +52,7 @@ def entry(variant: dict, baseline: dict, lr_tolerance: float) -> dict:
             _ratio(norms[0], norms[-1]) if len(norms) >= 2 else None)
         for key in ("dead_fraction", "saturated_fraction"):
             layers = [v for v in (when.get(key) or []) if v is not None]
-            result[f"{key}{suffix}"] = _round(sum(layers) / len(layers)) if layers else None
+            result[f"{key}{suffix}"] = round_sig(sum(layers) / len(layers)) if layers else None
     result.update(learning_rate_findings(metrics, lr_tolerance))
     return result
 
@@ -70,8 +71,8 @@ def learning_rate_findings(metrics: dict, tolerance: float) -> dict:
     good = [p["setting"]["learning_rate"] for p in points
             if p["diverged_runs"] == 0 and p["score"] is not None and p["score"] >= best - tolerance]
     return {"best_learning_rate": metrics["best_setting"].get("learning_rate"),
-            "lr_good_range_decades": _round(math.log10(max(good) / min(good))) if good else None,
-            "lr_sensitivity": _round(1 - len(good) / len(points))}
+            "lr_good_range_decades": round_sig(math.log10(max(good) / min(good))) if good else None,
+            "lr_sensitivity": round_sig(1 - len(good) / len(points))}
 
 
 def summarize_study(variants: dict[str, dict], baseline: str, lr_tolerance: float) -> dict:
@@ -83,8 +84,8 @@ def wide_curves(variants: dict[str, dict]) -> dict[str, tuple[list[str], list[li
     """Tables keyed by file name: (header, rows), one column per variant where the x axis is shared."""
     tables: dict[str, tuple[list[str], list[list]]] = {}
     names = list(variants)
-    mean = {name: {key: aggregate.mean_curve(histories(v), key) for key in
-                   ("train_loss", "val_loss", "val_metric", "noise_ratio")} for name, v in variants.items()}
+    mean = {name: {key: aggregate.mean_curve(histories(v), key) for key in ("train_loss", "val_loss", "val_metric")}
+            for name, v in variants.items()}
     for key in ("train_loss", "val_loss", "val_metric"):
         epochs = sorted({p[0] for name in names for p in mean[name][key]})
         rows = [[epoch] + [_at(mean[name][key], epoch) for name in names] for epoch in epochs]
@@ -105,10 +106,17 @@ def wide_curves(variants: dict[str, dict]) -> dict[str, tuple[list[str], list[li
                                        [[rate] + [by_rate[n].get(rate) for n in names] for rate in rates])
     tables["final.tsv"] = (["variant", *FINAL_COLUMNS],
                            [[name] + [v["metrics"].get(key) for key in FINAL_COLUMNS] for name, v in variants.items()])
-    tables["by_step.tsv"] = (["variant", "epoch", "step", "train_loss", "val_loss"], [
-        [name, epoch, epoch * v["metrics"]["steps_per_epoch"], _at(mean[name]["train_loss"], epoch), loss]
-        for name, v in variants.items() for epoch, loss, _ in mean[name]["val_loss"]])
     return tables
+
+
+def step_curves(variants: dict[str, dict]) -> tuple[list[str], list[list]]:
+    """Training and validation loss against optimizer steps (mean over seeds), one row per variant and epoch."""
+    rows = []
+    for name, variant in variants.items():
+        train = aggregate.mean_curve(histories(variant), "train_loss")
+        for epoch, loss, _ in aggregate.mean_curve(histories(variant), "val_loss"):
+            rows.append([name, epoch, epoch * variant["metrics"]["steps_per_epoch"], _at(train, epoch), loss])
+    return ["variant", "epoch", "step", "train_loss", "val_loss"], rows
 
 
 def time_curves(variants: dict[str, dict]) -> tuple[list[str], list[list]]:
@@ -143,8 +151,4 @@ def _at(curve: list[tuple[int, float, float]], epoch: int) -> float | None:
 
 
 def _ratio(a: float | None, b: float | None) -> float | None:
-    return _round(a / b) if a is not None and b else None
-
-
-def _round(value: float) -> float:
-    return float(f"{value:.6g}")
+    return round_sig(a / b) if a is not None and b else None
