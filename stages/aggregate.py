@@ -6,6 +6,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from stages.statistics import round_sig
+
 # Final measurements summarized over seeds (a run stores them in RunResult.final).
 SCALARS = ("val_metric", "best_val_metric", "test_metric", "train_metric", "train_loss", "val_loss",
            "test_loss", "generalization_gap", "epochs_to_target", "weight_sparsity", "val_rmse", "test_rmse")
@@ -21,7 +23,7 @@ def mean_std(values: Sequence[float | None]) -> tuple[float | None, float | None
     if not present:
         return None, None, 0
     std = float(np.std(present, ddof=1)) if len(present) > 1 else 0.0
-    return _round(float(np.mean(present))), _round(std), len(present)
+    return round_sig(float(np.mean(present))), round_sig(std), len(present)
 
 
 def layer_means(rows: Sequence[list | None]) -> list[float | None] | None:
@@ -88,7 +90,3 @@ def _score(summary: dict, higher_is_better: bool) -> float:
     if value is None:
         return -math.inf
     return value if higher_is_better else -value
-
-
-def _round(value: float) -> float:
-    return float(f"{value:.7g}")
