@@ -62,25 +62,25 @@ def train_config(hidden: list[int], batch: int, epochs: int, optimizer: str = "a
 
 
 def engine_throughput(data: dict, cfg: TrainConfig) -> dict:
-    """Steady state: the second run of one traced engine (the first pays for tracing)."""
+    """Steady state: the epochs of the second run of one compiled engine (the first pays for compiling), timed
+    like Keras `fit` below: the epochs alone, without the evaluations before and after training."""
     from stages.engine import Engine
 
     trainer = Engine(cfg, arrays_of(data))
     trainer.run({}, 0)
-    start = time.perf_counter()
     run = trainer.run({}, 1)
-    seconds = time.perf_counter() - start
+    seconds = run.epoch_seconds[-1] - run.epoch_seconds[0]
     return {"samples_per_s": len(data["y"]) * cfg.epochs / seconds, "val_accuracy": run.final["val_metric"]}
 
 
-def keras_model(cfg: TrainConfig, n_inputs: int):
+def keras_model(cfg: TrainConfig, n_inputs: int, seed: int = 0):
     import keras
 
     from stages.losses import head_for
     from stages.models import build_mlp
 
-    keras.utils.set_random_seed(0)  # the engine turned on op determinism, which needs a global seed
-    model = build_mlp(cfg, n_inputs, head_for("multiclass", "categorical_crossentropy", 10), seed=0)
+    keras.utils.set_random_seed(seed)
+    model = build_mlp(cfg, n_inputs, head_for("multiclass", "categorical_crossentropy", 10), seed=seed)
     model.compile(optimizer=keras.optimizers.get({"class_name": "Adam", "config": {"learning_rate": cfg.learning_rate}}),
                   loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     return model
@@ -135,15 +135,17 @@ def numpy_throughput(data: dict, cfg: TrainConfig, epochs: int) -> dict:
     return {"samples_per_s": len(x) * epochs / seconds, "val_accuracy": float(np.mean(logits.argmax(1) == data["y_val"]))}
 
 
-def sweep(data: dict, cfg: TrainConfig, rates: list[float], seeds: list[int]) -> dict:
+def sweep_engine(data: dict, cfg: TrainConfig, rates: list[float], seeds: list[int]) -> dict:
     """What a variant process does: every learning rate and seed, model building and tracing included."""
     from stages.engine import Engine
 
-    results = {}
     start = time.perf_counter()
     trainer = Engine(cfg.model_copy(update={"sweep": {"learning_rate": rates}}), arrays_of(data))
     accuracy = [trainer.run({"learning_rate": r}, s).final["val_metric"] for r in rates for s in seeds]
-    results["engine"] = {"seconds": time.perf_counter() - start, "val_accuracy": float(np.mean(accuracy))}
+    return {"seconds": time.perf_counter() - start, "val_accuracy": float(np.mean(accuracy))}
+
+
+def sweep_sklearn(data: dict, cfg: TrainConfig, rates: list[float], seeds: list[int]) -> dict:
     start, accuracy = time.perf_counter(), []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -151,15 +153,17 @@ def sweep(data: dict, cfg: TrainConfig, rates: list[float], seeds: list[int]) ->
             for seed in seeds:
                 model = sklearn_model(cfg.model_copy(update={"learning_rate": rate}), seed).fit(data["x"], data["y"])
                 accuracy.append(model.score(data["x_val"], data["y_val"]))
-    results["sklearn"] = {"seconds": time.perf_counter() - start, "val_accuracy": float(np.mean(accuracy))}
+    return {"seconds": time.perf_counter() - start, "val_accuracy": float(np.mean(accuracy))}
+
+
+def sweep_keras(data: dict, cfg: TrainConfig, rates: list[float], seeds: list[int]) -> dict:
     start, accuracy = time.perf_counter(), []
     for rate in rates:
         for seed in seeds:
-            model = keras_model(cfg.model_copy(update={"learning_rate": rate}), data["x"].shape[1])
+            model = keras_model(cfg.model_copy(update={"learning_rate": rate}), data["x"].shape[1], seed)
             model.fit(data["x"], data["y"], batch_size=cfg.batch_size, epochs=cfg.epochs, verbose=0)
             accuracy.append(model.evaluate(data["x_val"], data["y_val"], verbose=0)[1])
-    results["keras_fit"] = {"seconds": time.perf_counter() - start, "val_accuracy": float(np.mean(accuracy))}
-    return results
+    return {"seconds": time.perf_counter() - start, "val_accuracy": float(np.mean(accuracy))}
 
 
 def peak_gflops(n: int) -> dict:
@@ -203,35 +207,69 @@ def train_stage_rss(processed: Path) -> float:
         return peak_kb / 1024
 
 
-def benchmark(size: str, data: Path, rss: bool = True) -> dict:
-    """Every workload; ratios are computed within this one run, so machine load affects all alike."""
-    from stages import engine  # noqa: F401  (imports TensorFlow quietly, before anything else does)
+def part_engine_small(work: dict, data: Path) -> dict:
+    """The engine on the small workloads, in a fresh process so it picks its own thread count."""
+    small, net = digits(data), train_config([128, 128, 128], 32, work["epochs"])
+    return {"digits": engine_throughput(small, net),
+            "sweep": sweep_engine(small, net, work["sweep_rates"], work["seeds"]),
+            "sgd1": engine_throughput(small, train_config([128, 128, 128], 1, 1, optimizer="sgd", lr=0.01))}
 
+
+def part_engine_wide(work: dict, data: Path) -> dict:
+    return {"wide": engine_throughput(wide_data(work["wide_rows"]), wide_config(work))}
+
+
+def part_keras(work: dict, data: Path) -> dict:
+    """Plain Keras with TensorFlow's default settings (threads, no op determinism), as a user would run it."""
+    small, net = digits(data), train_config([128, 128, 128], 32, work["epochs"])
+    return {"digits": keras_throughput(small, net),
+            "sweep": sweep_keras(small, net, work["sweep_rates"], work["seeds"]),
+            "wide": keras_throughput(wide_data(work["wide_rows"]), wide_config(work)),
+            "peak_gflops": peak_gflops(work["peak_n"]), "machine": machine()}
+
+
+PARTS = {"engine_small": part_engine_small, "engine_wide": part_engine_wide, "keras": part_keras}
+
+
+def run_part(name: str, size: str, data: Path) -> dict:
+    """One part in a child process with a fresh TensorFlow runtime."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "part.json"
+        subprocess.run([sys.executable, "-m", "stages.bench", "--part", name, "--size", size, "--data", str(data),
+                        "--out", str(out)], check=True, stdout=subprocess.DEVNULL,
+                       env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+        return json.loads(out.read_text())
+
+
+def wide_config(work: dict) -> TrainConfig:
+    return train_config([1024, 1024], 512, work["wide_epochs"])
+
+
+def benchmark(size: str, data: Path, rss: bool = True) -> dict:
+    """Every workload; ratios are computed within this one run, so machine load affects all alike. Each
+    TensorFlow part runs in its own process: thread pools and op determinism are per process."""
     work = SIZES[size]
-    small = digits(data)
-    net = train_config([128, 128, 128], 32, work["epochs"])
-    result: dict = {"size": size, "machine": machine()}
-    result["peak_gflops"] = peak_gflops(work["peak_n"])
-    result["digits"] = {"engine": engine_throughput(small, net), "keras_fit": keras_throughput(small, net),
+    engine, wide, keras = (run_part(name, size, data) for name in ("engine_small", "engine_wide", "keras"))
+    small, net = digits(data), train_config([128, 128, 128], 32, work["epochs"])
+    result: dict = {"size": size, "machine": keras["machine"], "peak_gflops": keras["peak_gflops"]}
+    result["digits"] = {"engine": engine["digits"], "keras_fit": keras["digits"],
                         "sklearn": sklearn_throughput(small, net),
                         "numpy_reference": numpy_throughput(small, net, work["numpy_epochs"])}
-    result["sweep"] = sweep(small, net, work["sweep_rates"], work["seeds"])
-    big = wide_data(work["wide_rows"])
-    wide_cfg = train_config([1024, 1024], 512, work["wide_epochs"])
+    result["sweep"] = {"engine": engine["sweep"], "keras_fit": keras["sweep"],
+                       "sklearn": sweep_sklearn(small, net, work["sweep_rates"], work["seeds"])}
     weights = 784 * 1024 + 1024 * 1024 + 1024 * 10
-    wide = {"engine": engine_throughput(big, wide_cfg), "keras_fit": keras_throughput(big, wide_cfg)}
-    for entry in wide.values():  # forward 2 FLOPs per weight and example, backward 4
+    result["wide"] = {"engine": wide["wide"], "keras_fit": keras["wide"]}
+    for entry in result["wide"].values():  # forward 2 FLOPs per weight and example, backward 4
         entry["gflops"] = 6 * weights * entry["samples_per_s"] / 1e9
         entry["share_of_peak"] = entry["gflops"] / result["peak_gflops"]["peak"]
-    result["wide"] = wide
-    result["sgd1"] = engine_throughput(small, train_config([128, 128, 128], 1, 1, optimizer="sgd", lr=0.01))
+    result["sgd1"] = engine["sgd1"]
     d, s = result["digits"], result["sweep"]
     result["ratios"] = {
         "digits_vs_keras_fit": d["engine"]["samples_per_s"] / d["keras_fit"]["samples_per_s"],
         "digits_vs_sklearn": d["engine"]["samples_per_s"] / d["sklearn"]["samples_per_s"],
         "sweep_vs_sklearn": s["sklearn"]["seconds"] / s["engine"]["seconds"],
         "sweep_vs_keras_fit": s["keras_fit"]["seconds"] / s["engine"]["seconds"],
-        "wide_share_of_peak": wide["engine"]["share_of_peak"],
+        "wide_share_of_peak": result["wide"]["engine"]["share_of_peak"],
         "sgd1_samples_per_s": result["sgd1"]["samples_per_s"],
     }
     if rss:
@@ -270,14 +308,14 @@ def table(result: dict) -> str:
     return "\n".join(lines)
 
 
-def update_readme(readme: Path, text: str) -> None:
-    """Replace the text between the benchmark markers of the README."""
+def update_readme(readme: Path, text: str, start: str = README_START, end: str = README_END) -> None:
+    """Replace the text between two markers of the README (the benchmark's by default)."""
     content = readme.read_text()
-    if README_START not in content or README_END not in content:
+    if start not in content or end not in content:
         return
-    head, rest = content.split(README_START, 1)
-    _, tail = rest.split(README_END, 1)
-    atomic.write_text(readme, f"{head}{README_START}\n{text}\n{README_END}{tail}")
+    head, rest = content.split(start, 1)
+    _, tail = rest.split(end, 1)
+    atomic.write_text(readme, f"{head}{start}\n{text}\n{end}{tail}")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -288,7 +326,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, default=Path("reports/bench.json"))
     parser.add_argument("--readme", type=Path)
     parser.add_argument("--no-rss", action="store_true", help="skip the train-stage memory measurement")
+    parser.add_argument("--part", choices=PARTS, help=argparse.SUPPRESS)  # internal: one child process's work
     args = parser.parse_args(argv)
+    if args.part:
+        atomic.write_text(args.out, json.dumps(PARTS[args.part](SIZES[args.size], args.data)))
+        return
     config.load()
     result = benchmark(args.size, args.data, rss=not args.no_rss)
     atomic.write_text(args.out, json.dumps(result, indent=2, sort_keys=True) + "\n")

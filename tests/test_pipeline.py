@@ -47,7 +47,7 @@ def reproduced(tmp_path_factory):
     (repo / "params.yaml").write_text(yaml.safe_dump(tiny(yaml.safe_load((repo / "params.yaml").read_text())),
                                                      sort_keys=False))
     subprocess_ok(["git", "commit", "-qam", "tiny params"], repo)
-    result = dvc("repro", cwd=repo)
+    result = run([sys.executable, "-m", "stages.pipeline_timing"], repo)  # `dvc repro`, timed
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return repo
 
@@ -122,6 +122,17 @@ def test_metrics_show_lists_each_study(reproduced):
     shown = dvc("metrics", "show", "--json", cwd=reproduced).stdout
     for study in PARAMS["studies"]:
         assert f"reports/{study}/summary.json" in shown
+
+
+def test_pipeline_timing_covers_every_stage_and_splits_training_from_overhead(reproduced):
+    timing = json.loads((reproduced / "reports" / "pipeline_timing.json").read_text())
+    stages = set(yaml.safe_load((reproduced / "dvc.lock").read_text())["stages"])
+    assert set(timing["stages"]) == stages
+    trains = {name: entry for name, entry in timing["stages"].items() if name.startswith("train_")}
+    assert len(trains) == sum(len(vary) for vary in TINY_VARY.values())
+    assert all(0 < entry["training_seconds"] < entry["wall_seconds"] for entry in trains.values())
+    assert timing["overhead_seconds"] == pytest.approx(timing["total_seconds"] - timing["training_seconds"], abs=0.05)
+    assert 0 < timing["noop_repro_seconds"] < timing["total_seconds"]
 
 
 def test_second_repro_does_nothing(reproduced):
