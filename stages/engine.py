@@ -26,6 +26,7 @@ from stages.fused import FusedOptimizer  # noqa: E402
 
 NOISE_BATCHES = 8  # mini-batches drawn from the probe set to measure gradient noise
 SPARSE_SHARE = 0.01  # a weight below this share of its layer's largest |w| counts as pruned
+XLA_MIN_STEPS = 20_000  # compile the training steps with XLA when a variant plans at least this many
 
 
 @dataclass(frozen=True)
@@ -79,9 +80,10 @@ def higher_is_better(task: str) -> bool:
 
 
 class Engine:
-    """Trains one variant's network; `run(point, seed)` resets weights and optimizer and trains again."""
+    """Trains one variant's network; `run(point, seed)` resets weights and optimizer and trains again.
+    `xla`: compile the training steps with XLA (None: when the variant's planned steps make it pay)."""
 
-    def __init__(self, cfg: TrainConfig, arrays: Arrays):
+    def __init__(self, cfg: TrainConfig, arrays: Arrays, xla: bool | None = None):
         self.cfg, self.arrays, self.task = cfg, arrays, arrays.task
         self.head = losses.head_for(arrays.task, cfg.loss, arrays.n_classes)
         self.n_train = len(arrays.y["train"])
@@ -104,9 +106,11 @@ class Engine:
             self.n_batches, self.batch_size), tf.float32)
         self.data = {split: self._encode(split) for split in ("train", "val", "test")}
         self._setup_probe()
-        # XLA fuses the many tiny ops of a small net's step (measured 1.5x faster at batch 32, 6x at batch 1).
-        # The measurements stay uncompiled: their graph is large, so XLA's compile time would outweigh its gain.
-        self._train_steps = tf.function(self._train_epoch, jit_compile=True)
+        # XLA fuses the many tiny ops of a small net's step (measured 1.3x faster at batch 32, 5x at batch 1), but
+        # compiling takes ~1 s: worth it only for long jobs. The measurements' large graph is never compiled.
+        planned_steps = len(cfg.points()) * len(cfg.seeds) * cfg.epochs * self.n_batches
+        self.xla = planned_steps >= XLA_MIN_STEPS if xla is None else xla
+        self._train_steps = tf.function(self._train_epoch, jit_compile=self.xla)
         self._measure_graph = tf.function(self._measure_probe)
         spec = [tf.TensorSpec([None, arrays.x["train"].shape[1]], tf.float32),
                 tf.TensorSpec([None, self.head.units], tf.float32), tf.TensorSpec([None], tf.float32)]
@@ -141,7 +145,10 @@ class Engine:
         for index, layer in enumerate(self.body):
             if isinstance(layer, keras.layers.Dropout):
                 if rng is not None:  # training: inverted dropout with a rate held in a variable
-                    keep = tf.random.stateless_uniform(tf.shape(h), seed=rng + [0, index]) >= self.dropout_rate
+                    # philox: XLA's default generator on CPU made a dropout epoch ~20x slower. Masks differ with
+                    # and without XLA (their generators differ), so a variant's compile mode is fixed by its config.
+                    noise = tf.random.stateless_uniform(tf.shape(h), seed=rng + [0, index], alg="philox")
+                    keep = noise >= self.dropout_rate
                     h = tf.where(keep, h / (1.0 - self.dropout_rate), 0.0)
                 continue
             h = layer(h)
@@ -204,11 +211,10 @@ class Engine:
                            for layer, old in zip(self.dense, before)])
         return norms, ratios
 
-    def _train_epoch(self, rng: tf.Tensor) -> tuple[tf.Tensor, ...]:
-        """One epoch of steps: sums of (batch loss x rows, score, kernel-gradient norms, update ratios).
-        Every batch has the same static shape, so XLA compiles one step: the last, smaller batch is padded
-        with rows of weight 0."""
-        order = tf.argsort(tf.random.stateless_uniform([self.n_train], seed=rng))
+    def _train_epoch(self, order: tf.Tensor, rng: tf.Tensor) -> tuple[tf.Tensor, ...]:
+        """One epoch of steps over the rows in `order`: sums of (batch loss x rows, score, kernel-gradient norms,
+        update ratios). Every batch has the same static shape, so XLA compiles one step: the last, smaller batch
+        is padded with rows of weight 0."""
         batches = tf.reshape(tf.pad(order, [[0, self.padding]]), [self.n_batches, self.batch_size])
         zeros = tf.zeros([len(self.dense)])
         sums = (tf.constant(0.0), tf.constant(0.0), zeros, zeros)
@@ -220,7 +226,10 @@ class Engine:
     def _epoch(self, seed: int, epoch: int) -> dict:
         """Train one epoch, then measure: train loss and metric (running, as Keras reports them), validation
         scores and probe diagnostics."""
-        loss_sum, score_sum, grad_sum, ratio_sum = _numpy(self._train_steps(tf.constant([seed, epoch], tf.int64)))
+        # The order comes from NumPy: XLA's random numbers differ from TensorFlow's, and both paths must shuffle alike.
+        order = tf.constant(np.random.default_rng([seed, epoch]).permutation(self.n_train).astype(np.int32))
+        loss_sum, score_sum, grad_sum, ratio_sum = _numpy(self._train_steps(order, tf.constant([seed, epoch],
+                                                                                                tf.int64)))
         measured = self._measure()
         measured.update(train_loss=loss_sum / self.n_train, train_metric=score_sum / self.n_train)
         if self.cfg.diagnostics:

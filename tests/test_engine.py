@@ -15,10 +15,10 @@ TASKS = {"fashion_mnist": "categorical_crossentropy", "breast_cancer": "binary_c
          "california_housing": "mse"}
 
 
-def make(processed, dataset="fashion_mnist", **changes) -> engine.Engine:
+def make(processed, dataset="fashion_mnist", xla=None, **changes) -> engine.Engine:
     settings = dict(dataset=dataset, loss=TASKS[dataset], hidden=[16, 16], epochs=2, seeds=[0], probe_size=64)
     cfg = TrainConfig(**{**settings, **changes})
-    return engine.Engine(cfg, engine.load_arrays(processed / dataset, cfg))
+    return engine.Engine(cfg, engine.load_arrays(processed / dataset, cfg), xla=xla)
 
 
 @pytest.mark.parametrize("dataset", TASKS)
@@ -136,3 +136,23 @@ def test_batch_larger_than_training_split_is_a_params_error(processed):
     with pytest.raises(ParamsError, match=r"params.yaml: studies.x \(variant y\): batch_size: 100000 is larger "
                                           r"than the 308 training rows of california_housing; allowed: 1\.\.308"):
         check_fits_data(cfg, "studies.x (variant y)", 308)
+
+
+@pytest.mark.parametrize("dataset", TASKS)
+def test_xla_compiled_steps_train_like_the_plain_graph(processed, dataset):
+    settings = dict(learning_rate=0.01, regularizer="l2", batch_size=50)  # 50: a padded last batch
+    runs = [make(processed, dataset, xla=xla, **settings).run({}, seed=0) for xla in (True, False)]
+    assert runs[0].history[-1]["step"] == runs[1].history[-1]["step"]
+    for key in ("train_loss", "val_loss", "val_metric", "train_metric"):
+        assert runs[0].history[-1][key] == pytest.approx(runs[1].history[-1][key], rel=1e-3, abs=1e-4)
+    assert runs[0].history[-1]["val_loss"] < runs[0].history[0]["val_loss"]
+
+
+def test_dropout_trains_under_xla(processed):
+    run = make(processed, xla=True, learning_rate=0.01, dropout=0.3).run({}, seed=0)
+    assert run.history[-1]["val_loss"] < run.history[0]["val_loss"] and not run.final["diverged"]
+
+
+def test_xla_is_chosen_for_long_jobs_only(processed):
+    assert not make(processed).xla  # 2 epochs
+    assert make(processed, optimizer="sgd", epochs=20).xla  # batch size 1: ~1,000 steps an epoch
