@@ -208,9 +208,18 @@ def train_stage_rss(processed: Path) -> float:
         return peak_kb / 1024
 
 
+def digits_config(work: dict) -> TrainConfig:
+    """The `digits` and `sweep` network: 64-128-128-128-10, ReLU, Adam 1e-3, batch 32."""
+    return train_config([128, 128, 128], 32, work["epochs"])
+
+
+def wide_config(work: dict) -> TrainConfig:
+    return train_config([1024, 1024], 512, work["wide_epochs"])
+
+
 def part_engine_small(work: dict, data: Path) -> dict:
     """The engine on the small workloads, in a fresh process so it picks its own thread count."""
-    small, net = digits(data), train_config([128, 128, 128], 32, work["epochs"])
+    small, net = digits(data), digits_config(work)
     return {"digits": engine_throughput(small, net),
             "sweep": sweep_engine(small, net, work["sweep_rates"], work["seeds"]),
             "sgd1": engine_throughput(small, train_config([128, 128, 128], 1, 1, optimizer="sgd", lr=0.01))}
@@ -222,7 +231,7 @@ def part_engine_wide(work: dict, data: Path) -> dict:
 
 def part_keras(work: dict, data: Path) -> dict:
     """Plain Keras with TensorFlow's default settings (threads, no op determinism), as a user would run it."""
-    small, net = digits(data), train_config([128, 128, 128], 32, work["epochs"])
+    small, net = digits(data), digits_config(work)
     return {"digits": keras_throughput(small, net),
             "sweep": sweep_keras(small, net, work["sweep_rates"], work["seeds"]),
             "wide": keras_throughput(wide_data(work["wide_rows"]), wide_config(work)),
@@ -242,16 +251,12 @@ def run_part(name: str, size: str, data: Path) -> dict:
         return json.loads(out.read_text())
 
 
-def wide_config(work: dict) -> TrainConfig:
-    return train_config([1024, 1024], 512, work["wide_epochs"])
-
-
 def benchmark(size: str, data: Path, rss: bool = True) -> dict:
     """Every workload; ratios are computed within this one run, so machine load affects all alike. Each
     TensorFlow part runs in its own process: thread pools and op determinism are per process."""
     work = SIZES[size]
     engine, wide, keras = (run_part(name, size, data) for name in ("engine_small", "engine_wide", "keras"))
-    small, net = digits(data), train_config([128, 128, 128], 32, work["epochs"])
+    small, net = digits(data), digits_config(work)
     result: dict = {"size": size, "machine": keras["machine"], "peak_gflops": keras["peak_gflops"]}
     result["digits"] = {"engine": engine["digits"], "keras_fit": keras["digits"],
                         "sklearn": sklearn_throughput(small, net),

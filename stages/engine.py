@@ -88,7 +88,7 @@ class Engine:
         self.head = losses.head_for(arrays.task, cfg.loss, arrays.n_classes)
         self.n_train = len(arrays.y["train"])
         self.batch_size = OPTIMIZERS.get(cfg.optimizer).batch_size(cfg, self.n_train)
-        self.threads = runtime.configure(runtime.step_macs(
+        runtime.configure(runtime.step_macs(
             [arrays.x["train"].shape[1], *cfg.hidden, self.head.units], self.batch_size))
         self.model = models.build_mlp(cfg, arrays.x["train"].shape[1], self.head)
         self.dense = [layer for layer in self.model.layers if isinstance(layer, keras.layers.Dense)]
@@ -219,7 +219,7 @@ class Engine:
         zeros = tf.zeros([len(self.dense)])
         sums = (tf.constant(0.0), tf.constant(0.0), zeros, zeros)
         for step in tf.range(self.n_batches):
-            step_rng = tf.stack([rng[0], rng[1] * 1000003 + tf.cast(step, tf.int64)])
+            step_rng = tf.stack([rng[0], rng[1] * 1000003 + tf.cast(step, tf.int64)]) if self.has_dropout else None
             sums = _add(sums, self._step(batches[step], self.row_weights[step], step_rng))
         return sums
 
@@ -236,13 +236,13 @@ class Engine:
             measured.update(grad_norm=grad_sum / self.n_batches, update_ratio=ratio_sum / self.n_batches)
         return measured
 
-    def _step(self, index: tf.Tensor, weight: tf.Tensor, rng: tf.Tensor):
-        """One optimizer step on the rows `index` weighted 1 (or 0: padding): (loss sum, score sum, grad norms,
-        update ratios)."""
+    def _step(self, index: tf.Tensor, weight: tf.Tensor, rng: tf.Tensor | None):
+        """One optimizer step on the rows `index` weighted 1 (or 0: padding), dropout seeded by `rng`:
+        (loss sum, score sum, grad norms, update ratios)."""
         x, target, label = (tf.gather(t, index) for t in self.data["train"])
         rows = tf.reduce_sum(weight)
         with tf.GradientTape() as tape:
-            logits, _, _ = self._forward(x, rng=rng if self.has_dropout else None)
+            logits, _, _ = self._forward(x, rng=rng)
             data_loss = tf.reduce_sum(self._per_example_loss(target, logits) * weight) / rows
             loss = data_loss + self._penalty()
         grad_norms, ratios = self._apply(tape.gradient(loss, self.variables))

@@ -62,8 +62,7 @@ def timed_repro(args: list[str], echo: bool = True) -> tuple[float, float, list[
     return start, end, lines
 
 
-def summarize(before_first: float, walls: dict[str, float], training: dict[str, float], total: float,
-              noop: float) -> dict:
+def summarize(before_first: float, walls: dict[str, float], training: dict[str, float], total: float) -> dict:
     """Per stage and per stage group (the part of the name before '@'): wall, training and overhead seconds."""
     stages = {name: {"wall_seconds": round(wall, 2), "training_seconds": round(training.get(name, 0.0), 2),
                      "overhead_seconds": round(wall - training.get(name, 0.0), 2)} for name, wall in walls.items()}
@@ -77,7 +76,7 @@ def summarize(before_first: float, walls: dict[str, float], training: dict[str, 
     trained = sum(entry["training_seconds"] for entry in stages.values())
     return {"total_seconds": round(total, 2), "dvc_before_first_stage_seconds": round(before_first, 2),
             "training_seconds": round(trained, 2), "overhead_seconds": round(total - trained, 2),
-            "noop_repro_seconds": round(noop, 2), "groups": groups, "stages": stages}
+            "groups": groups, "stages": stages}
 
 
 def table(result: dict) -> str:
@@ -106,7 +105,7 @@ def main(argv: list[str] | None = None) -> None:
     else:
         start, end, lines = timed_repro(["--force"] if args.force else [])
         before_first, walls = stage_walls(lines, start, end)
-        result = summarize(before_first, walls, training_seconds(Path("reports")), end - start, 0.0)
+        result = summarize(before_first, walls, training_seconds(Path("reports")), end - start)
     noop_start, noop_end, _ = timed_repro([], echo=False)
     result["noop_repro_seconds"] = round(noop_end - noop_start, 2)
     atomic.write_text(args.out, json.dumps(result, indent=2, sort_keys=True) + "\n")

@@ -16,16 +16,15 @@ def step_macs(widths: Sequence[int], batch_size: int) -> int:
     return batch_size * sum(a * b for a, b in zip(widths[:-1], widths[1:]))
 
 
-def configure(macs_per_step: int) -> int:
-    """Turn on op determinism and pick the thread count (0 = TensorFlow's default) for this step size.
+def configure(macs_per_step: int) -> None:
+    """Turn on op determinism and pick the thread count (1, or TensorFlow's default) for this step size.
 
     Threads can only be set before TensorFlow's runtime starts (the first tensor); a process that already
     ran TensorFlow keeps its pools, which changes speed only: results are the same either way."""
     tf.config.experimental.enable_op_determinism()
-    threads = 1 if macs_per_step < SMALL_STEP_MACS else 0
+    threads = 1 if macs_per_step < SMALL_STEP_MACS else 0  # 0: TensorFlow's default
     try:
         tf.config.threading.set_intra_op_parallelism_threads(threads)
         tf.config.threading.set_inter_op_parallelism_threads(threads)
     except RuntimeError:
-        return tf.config.threading.get_intra_op_parallelism_threads()
-    return threads
+        pass
