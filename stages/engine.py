@@ -74,6 +74,13 @@ class RunResult:
     epoch_seconds: list[float] = field(default_factory=list)  # wall time since the start, per epoch
 
 
+def step_macs(cfg: TrainConfig, arrays: Arrays) -> int:
+    """Multiply-adds of one training step's forward pass for this config and data."""
+    units = losses.head_for(arrays.task, cfg.loss, arrays.n_classes).units
+    batch_size = OPTIMIZERS.get(cfg.optimizer).batch_size(cfg, len(arrays.y["train"]))
+    return runtime.step_macs([arrays.x["train"].shape[1], *cfg.hidden, units], batch_size)
+
+
 def higher_is_better(task: str) -> bool:
     """Accuracy rises, regression error falls."""
     return task != "regression"
@@ -88,8 +95,7 @@ class Engine:
         self.head = losses.head_for(arrays.task, cfg.loss, arrays.n_classes)
         self.n_train = len(arrays.y["train"])
         self.batch_size = OPTIMIZERS.get(cfg.optimizer).batch_size(cfg, self.n_train)
-        runtime.configure(runtime.step_macs(
-            [arrays.x["train"].shape[1], *cfg.hidden, self.head.units], self.batch_size))
+        runtime.configure(step_macs(cfg, arrays))
         self.model = models.build_mlp(cfg, arrays.x["train"].shape[1], self.head)
         self.dense = [layer for layer in self.model.layers if isinstance(layer, keras.layers.Dense)]
         self.body = self.model.layers[:-1]  # everything but the output activation: yields logits
@@ -314,6 +320,11 @@ class Engine:
             if isinstance(layer, keras.layers.Dropout):
                 layer.rate = cfg.dropout  # so a saved model states the rate it was trained with
         return cfg
+
+    def shape(self) -> dict[str, int]:
+        """What the runs' numbers depend on beyond params: data size, batch, and the noise probe."""
+        return {"n_train": self.n_train, "batch_size": self.batch_size, "steps_per_epoch": self.n_batches,
+                "noise_batch": self.noise_batch}
 
     def evaluate(self, split: str) -> dict[str, float]:
         """Loss and metrics of the current weights on one split (dropout off)."""

@@ -23,29 +23,32 @@ def check_fits_data(cfg: config.TrainConfig, where: str, n_train: int) -> None:
                           f"{n_train} training rows of {cfg.dataset}; allowed: 1..{n_train}")
 
 
-def train_condition(cfg: config.TrainConfig, where: str, data: Path, label: str) -> tuple:
-    """Train every (sweep point, seed) of one config; return the engine (holding the last weights),
-    the runs and their timings."""
-    started = time.perf_counter()
-    from stages import engine  # TensorFlow loads on first use, once for all conditions and runs
+def plan_condition(cfg: config.TrainConfig, where: str, data: Path) -> tuple:
+    """A condition's data, checked against its config, and its worker count, before anything trains."""
+    from stages import engine, parallel  # TensorFlow is imported here but not started: workers fork from here
 
     arrays = engine.load_arrays(data, cfg)
     check_fits_data(cfg, where, len(arrays.y["train"]))
-    trainer = engine.Engine(cfg, arrays)
-    points = cfg.points()
-    progress = Progress(label, len(points) * len(cfg.seeds) * cfg.epochs)
-    runs = []
-    for point in points:
-        for seed in cfg.seeds:
-            run = trainer.run(point, seed, on_epoch=lambda _: progress.advance())
-            progress.finished(run, trainer.task, cfg.epochs)
-            runs.append(run)
+    return arrays, parallel.worker_count(engine.step_macs(cfg, arrays), len(cfg.points()) * len(cfg.seeds))
+
+
+def train_condition(cfg: config.TrainConfig, arrays, workers: int, label: str) -> tuple[list, dict, dict]:
+    """Train every (sweep point, seed) of one config on up to `workers` processes: the runs in (point, seed)
+    order, the training's shape and the timings."""
+    from stages import parallel
+
+    started = time.perf_counter()
+    jobs = [(point, seed) for point in cfg.points() for seed in cfg.seeds]
+    progress = Progress(label, len(jobs) * cfg.epochs)
+    runs, shape, workers = parallel.train_runs(cfg, arrays, jobs, workers, on_epoch=lambda _: progress.advance(),
+                                               on_run=lambda run: progress.finished(run, arrays.task, cfg.epochs))
     progress.close()
+    seconds = time.perf_counter() - started
     timing = {"runs": [{"setting": r.point, "seed": r.seed, "seconds": round(r.seconds, 4), "steps": r.steps,
                         "epoch_seconds": [round(t, 4) for t in r.epoch_seconds]} for r in runs],
-              "training_seconds": round(sum(r.seconds for r in runs), 4),
-              "process_seconds": round(time.perf_counter() - started, 4)}
-    return trainer, runs, timing
+              "workers": workers, "run_seconds": round(sum(r.seconds for r in runs), 4),
+              "training_seconds": round(seconds, 4)}  # wall time: engines, tracing and runs, on every worker
+    return runs, shape, timing
 
 
 def summarize(runs: list, cfg: config.TrainConfig, task: str) -> tuple[dict, list]:
@@ -63,21 +66,18 @@ def summarize(runs: list, cfg: config.TrainConfig, task: str) -> tuple[dict, lis
     return summary, chosen_runs
 
 
-def shape_of(trainer) -> dict:
-    """What the runs' numbers depend on beyond params: data size, batch, and the noise probe."""
-    return {"n_train": trainer.n_train, "batch_size": trainer.batch_size,
-            "steps_per_epoch": trainer.n_batches, "noise_batch": trainer.noise_batch}
-
-
-def write_models(trainer, chosen_runs: list, cfg: config.TrainConfig, summary: dict, folder: Path) -> None:
+def write_models(cfg: config.TrainConfig, arrays, chosen_runs: list, summary: dict, folder: Path) -> None:
     """One .keras file per seed of the chosen point, and the resolved config beside them."""
+    from stages import losses, models
+
     folder.mkdir(parents=True, exist_ok=True)
-    trainer.reset(summary["best_setting"], 0)
+    chosen = cfg.at(summary["best_setting"])
+    model = models.build_mlp(chosen, arrays.x["train"].shape[1],
+                             losses.head_for(arrays.task, chosen.loss, arrays.n_classes))
     for run in chosen_runs:
-        trainer.model.set_weights(run.weights)
-        trainer.model.save(folder / f"seed_{run.seed}.keras")
-    atomic.write_json(folder / "config.json", {"config": cfg.at(summary["best_setting"]).model_dump(),
-                                               "best_setting": summary["best_setting"]})
+        model.set_weights(run.weights)
+        model.save(folder / f"seed_{run.seed}.keras")
+    atomic.write_json(folder / "config.json", {"config": chosen.model_dump(), "best_setting": summary["best_setting"]})
 
 
 def write_reports(runs: list, chosen_runs: list, summary: dict, timing: dict, folder: Path) -> None:
@@ -108,19 +108,23 @@ def write_reports(runs: list, chosen_runs: list, summary: dict, timing: dict, fo
 
 def train_variant(params: config.Params, study: str, variant: str, data: Path, models: Path, out: Path) -> None:
     """Train every condition of one variant; write MODELS and OUT whole, or leave them untouched."""
-    conditions = config.study_configs(params, study, variant)
+    conditions = []
+    for condition, cfg in config.study_configs(params, study, variant):
+        label = "/".join(filter(None, (study, variant, condition)))
+        where = f"studies.{study} (variant {variant}" + (f", condition {condition})" if condition else ")")
+        conditions.append((condition, cfg, label, *plan_condition(cfg, where, data)))
+    # Every condition trains before anything is saved: saving starts TensorFlow here, and workers cannot fork after.
+    trained = [train_condition(cfg, arrays, workers, label) for _, cfg, label, arrays, workers in conditions]
     with atomic.staged_dir(models) as model_folder, atomic.staged_dir(out) as report_folder:
-        for condition, cfg in conditions:
-            label = "/".join(filter(None, (study, variant, condition)))
-            where = f"studies.{study} (variant {variant}" + (f", condition {condition})" if condition else ")")
-            trainer, runs, timing = train_condition(cfg, where, data, label)
-            summary, chosen_runs = summarize(runs, cfg, trainer.task)
-            summary.update(shape_of(trainer))
-            write_models(trainer, chosen_runs, cfg, summary, model_folder / condition)
+        for (condition, cfg, label, arrays, _), (runs, shape, timing) in zip(conditions, trained):
+            summary, chosen_runs = summarize(runs, cfg, arrays.task)
+            summary.update(shape)
+            write_models(cfg, arrays, chosen_runs, summary, model_folder / condition)
             write_reports(runs, chosen_runs, summary, timing, report_folder / condition)
             print(f"train {label}: best {summary['best_setting']}: val {summary['metric']} "
                   f"{summary['val_metric']} ± {summary['val_metric_std']}, test {summary['test_metric']} "
-                  f"({len(runs)} runs, {timing['training_seconds']:.1f} s training)", flush=True)
+                  f"({len(runs)} runs, {timing['training_seconds']:.1f} s training on {timing['workers']} "
+                  f"process{'es' if timing['workers'] > 1 else ''})", flush=True)
 
 
 @stage_entry

@@ -1,11 +1,16 @@
 """The benchmark runs end to end at a tiny size (its timings are never asserted)."""
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import time
+
 from stages import bench
 
 
 def test_tiny_benchmark_measures_every_workload_and_writes_the_table(processed, tmp_path):
-    result = bench.benchmark("tiny", processed / "fashion_mnist", rss=False)
+    result = bench.benchmark("tiny", processed / "fashion_mnist", memory=False)
     for workload in ("digits", "sweep", "wide", "sgd1", "peak_gflops", "ratios", "machine"):
         assert workload in result
     assert set(result["digits"]) == {"engine", "keras_fit", "sklearn", "numpy_reference"}
@@ -17,3 +22,20 @@ def test_tiny_benchmark_measures_every_workload_and_writes_the_table(processed, 
     bench.update_readme(readme, bench.table(result))
     text = readme.read_text()
     assert "old" not in text and "| digits: engine vs Keras `fit`" in text and text.endswith("outro\n")
+
+
+def test_memory_is_summed_over_the_stage_and_its_workers():
+    code = "import subprocess, time; child = subprocess.Popen(['sleep', '30']); time.sleep(30)"
+    parent = subprocess.Popen([sys.executable, "-c", code])
+    try:
+        for _ in range(100):  # until the grandchild exists
+            tree = bench._process_tree(parent.pid)
+            if len(tree) == 2:
+                break
+            time.sleep(0.05)
+        assert tree[0] == parent.pid and len(tree) == 2
+        assert bench._pss_kb(os.getpid()) > 10_000 and bench._pss_kb(-1) == 0
+    finally:
+        for pid in reversed(bench._process_tree(parent.pid)):
+            os.kill(pid, 9)
+        parent.wait()

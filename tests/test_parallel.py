@@ -1,0 +1,68 @@
+"""A variant's runs on forked worker processes: the same bytes as in one process, and the worker count's rules."""
+from __future__ import annotations
+
+import json
+import sys
+
+import pytest
+
+from stages import parallel, runtime
+from stages.errors import UserError
+from tests.conftest import REPO, run
+
+
+def train_stage(processed, out, workers: str):
+    """classification_losses@mse (12 small runs) with TRAIN_WORKERS set; returns the completed process."""
+    return run([sys.executable, "-m", "stages.train", "--study", "classification_losses", "--variant", "mse",
+                "--data", str(processed / "breast_cancer"), "--models", str(out / "models"), "--out",
+                str(out / "runs")], REPO, TRAIN_WORKERS=workers)
+
+
+def test_workers_change_the_speed_not_the_results(processed, tmp_path):
+    for workers in ("1", "2"):
+        done = train_stage(processed, tmp_path / workers, workers)
+        assert done.returncode == 0, done.stderr[-2000:]
+        timing = json.loads((tmp_path / workers / "runs" / "timing.json").read_text())
+        assert timing["workers"] == int(workers)
+        assert timing["training_seconds"] > 0 and len(timing["runs"]) == 12
+    for name in ("metrics.json", "history.json"):
+        assert (tmp_path / "1" / "runs" / name).read_bytes() == (tmp_path / "2" / "runs" / name).read_bytes()
+    assert sorted(p.name for p in (tmp_path / "2" / "models").iterdir()) == [
+        "config.json", "seed_0.keras", "seed_1.keras", "seed_2.keras"]
+
+
+def test_a_bad_worker_count_is_one_line_before_training(processed, tmp_path):
+    done = train_stage(processed, tmp_path, "two")
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines()[-1] == (
+        "error: environment variable TRAIN_WORKERS='two': allowed: a whole number >= 1")
+    assert not tmp_path.joinpath("runs").exists() and not tmp_path.joinpath("models").exists()
+
+
+def test_worker_count_follows_the_step_size_and_the_override(monkeypatch):
+    monkeypatch.delenv(parallel.WORKERS_ENV, raising=False)
+    monkeypatch.setattr(parallel.os, "cpu_count", lambda: 2)
+    assert parallel.worker_count(runtime.SMALL_STEP_MACS - 1, runs=12) == 2
+    assert parallel.worker_count(runtime.SMALL_STEP_MACS - 1, runs=1) == 1
+    assert parallel.worker_count(runtime.SMALL_STEP_MACS, runs=12) == 1  # TensorFlow's threads serve big steps
+    monkeypatch.setenv(parallel.WORKERS_ENV, "3")
+    assert parallel.worker_count(runtime.SMALL_STEP_MACS, runs=12) == 3
+    for bad in ("0", "-1", "1.5"):
+        monkeypatch.setenv(parallel.WORKERS_ENV, bad)
+        with pytest.raises(UserError, match=parallel.WORKERS_ENV):
+            parallel.worker_count(1000, runs=12)
+
+
+def test_after_tensorflow_started_the_runs_stay_in_process(processed):
+    import tensorflow as tf
+
+    from stages.config import TrainConfig
+    from stages.engine import load_arrays
+
+    tf.constant(0.0).numpy()  # start the runtime: forking now would copy its threads' locks
+    assert not parallel.forkable()
+    cfg = TrainConfig(dataset="breast_cancer", loss="binary_crossentropy", hidden=[4], epochs=1, seeds=[0, 1],
+                      diagnostics=False, target=None)
+    runs, shape, workers = parallel.train_runs(cfg, load_arrays(processed / "breast_cancer", cfg),
+                                               [({}, 1), ({}, 0)], workers=2)
+    assert workers == 1 and [r.seed for r in runs] == [1, 0] and shape["steps_per_epoch"] > 0
