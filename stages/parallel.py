@@ -4,6 +4,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
+import sys
 from collections.abc import Callable, Sequence
 
 from stages import runtime
@@ -24,7 +25,8 @@ def worker_count(step_macs: int, runs: int) -> int:
         if not requested.isdigit() or int(requested) < 1:
             raise UserError(f"environment variable {WORKERS_ENV}={requested!r}: allowed: a whole number >= 1")
         return min(int(requested), runs)
-    if step_macs >= runtime.SMALL_STEP_MACS or "fork" not in multiprocessing.get_all_start_methods():
+    # Fork is safe with TensorFlow imported but not started on Linux; macOS system libraries are not fork-safe.
+    if step_macs >= runtime.SMALL_STEP_MACS or not sys.platform.startswith("linux"):
         return 1
     return max(1, min(os.cpu_count() or 1, runs))
 

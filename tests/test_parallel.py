@@ -45,6 +45,9 @@ def test_worker_count_follows_the_step_size_and_the_override(monkeypatch):
     assert parallel.worker_count(runtime.SMALL_STEP_MACS - 1, runs=12) == 2
     assert parallel.worker_count(runtime.SMALL_STEP_MACS - 1, runs=1) == 1
     assert parallel.worker_count(runtime.SMALL_STEP_MACS, runs=12) == 1  # TensorFlow's threads serve big steps
+    monkeypatch.setattr(parallel.sys, "platform", "darwin")
+    assert parallel.worker_count(runtime.SMALL_STEP_MACS - 1, runs=12) == 1  # no fork outside Linux
+    monkeypatch.setattr(parallel.sys, "platform", "linux")
     monkeypatch.setenv(parallel.WORKERS_ENV, "3")
     assert parallel.worker_count(runtime.SMALL_STEP_MACS, runs=12) == 3
     for bad in ("0", "-1", "1.5"):
