@@ -7,6 +7,8 @@ import signal
 import sys
 from collections.abc import Callable, Sequence
 
+import tensorflow as tf
+
 from stages import runtime
 from stages.config import TrainConfig
 from stages.errors import UserError
@@ -26,7 +28,9 @@ def worker_count(step_macs: int, runs: int) -> int:
             raise UserError(f"environment variable {WORKERS_ENV}={requested!r}: allowed: a whole number >= 1")
         return min(int(requested), runs)
     # Fork is safe with TensorFlow imported but not started on Linux; macOS system libraries are not fork-safe.
-    if step_macs >= runtime.SMALL_STEP_MACS or not sys.platform.startswith("linux"):
+    # A GPU serves one process: each TensorFlow process would claim all of its memory.
+    if (step_macs >= runtime.SMALL_STEP_MACS or not sys.platform.startswith("linux")
+            or tf.config.list_physical_devices("GPU")):
         return 1
     return max(1, min(os.cpu_count() or 1, runs))
 

@@ -48,6 +48,8 @@ def test_worker_count_follows_the_step_size_and_the_override(monkeypatch):
     monkeypatch.setattr(parallel.sys, "platform", "darwin")
     assert parallel.worker_count(runtime.SMALL_STEP_MACS - 1, runs=12) == 1  # no fork outside Linux
     monkeypatch.setattr(parallel.sys, "platform", "linux")
+    monkeypatch.setattr(parallel.tf.config, "list_physical_devices", lambda kind: ["/physical_device:GPU:0"])
+    assert parallel.worker_count(runtime.SMALL_STEP_MACS - 1, runs=12) == 1  # one process owns the GPU
     monkeypatch.setenv(parallel.WORKERS_ENV, "3")
     assert parallel.worker_count(runtime.SMALL_STEP_MACS, runs=12) == 3
     for bad in ("0", "-1", "1.5"):
