@@ -147,10 +147,9 @@ def sweep_engine(data: dict, cfg: TrainConfig, rates: list[float], seeds: list[i
     from stages.engine import step_macs
 
     swept, arrays = cfg.model_copy(update={"sweep": {"learning_rate": rates}, "seeds": seeds}), arrays_of(data)
-    jobs = [({"learning_rate": rate}, seed) for rate in rates for seed in seeds]
+    jobs = swept.runs()
     start = time.perf_counter()
-    runs, _, workers = parallel.train_runs(swept, arrays, jobs, parallel.worker_count(step_macs(swept, arrays),
-                                                                                      len(jobs)))
+    runs, workers = parallel.train_runs(swept, arrays, jobs, parallel.worker_count(step_macs(swept, arrays), len(jobs)))
     return {"seconds": time.perf_counter() - start, "workers": workers,
             "val_accuracy": float(np.mean([run.final["val_metric"] for run in runs]))}
 

@@ -114,6 +114,10 @@ class TrainConfig(Frozen):
             combos = [{**combo, key: value} for combo in combos for value in values]
         return combos
 
+    def runs(self) -> list[tuple[dict[str, float], int]]:
+        """Every (sweep point, seed) pair, point by point: the trainings of one condition."""
+        return [(point, seed) for point in self.points() for seed in self.seeds]
+
     def at(self, point: dict[str, float]) -> TrainConfig:
         """This config with one sweep point's values set."""
         return self.model_copy(update=point)

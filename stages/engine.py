@@ -74,10 +74,18 @@ class RunResult:
     epoch_seconds: list[float] = field(default_factory=list)  # wall time since the start, per epoch
 
 
+def training_shape(cfg: TrainConfig, arrays: Arrays) -> dict[str, int]:
+    """What the runs' numbers depend on beyond params: data size, batch, steps per epoch, the noise probe's batch."""
+    n_train = len(arrays.y["train"])
+    batch_size = OPTIMIZERS.get(cfg.optimizer).batch_size(cfg, n_train)
+    return {"n_train": n_train, "batch_size": batch_size, "steps_per_epoch": -(-n_train // batch_size),
+            "noise_batch": max(1, min(batch_size, min(cfg.probe_size, n_train) // 2))}
+
+
 def step_macs(cfg: TrainConfig, arrays: Arrays) -> int:
     """Multiply-adds of one training step's forward pass for this config and data."""
     units = losses.head_for(arrays.task, cfg.loss, arrays.n_classes).units
-    batch_size = OPTIMIZERS.get(cfg.optimizer).batch_size(cfg, len(arrays.y["train"]))
+    batch_size = training_shape(cfg, arrays)["batch_size"]
     return runtime.step_macs([arrays.x["train"].shape[1], *cfg.hidden, units], batch_size)
 
 
@@ -93,8 +101,9 @@ class Engine:
     def __init__(self, cfg: TrainConfig, arrays: Arrays, xla: bool | None = None):
         self.cfg, self.arrays, self.task = cfg, arrays, arrays.task
         self.head = losses.head_for(arrays.task, cfg.loss, arrays.n_classes)
-        self.n_train = len(arrays.y["train"])
-        self.batch_size = OPTIMIZERS.get(cfg.optimizer).batch_size(cfg, self.n_train)
+        shape = training_shape(cfg, arrays)
+        self.n_train, self.batch_size, self.n_batches, self.noise_batch = (
+            shape[key] for key in ("n_train", "batch_size", "steps_per_epoch", "noise_batch"))
         runtime.configure(step_macs(cfg, arrays))
         self.model = models.build_mlp(cfg, arrays.x["train"].shape[1], self.head)
         self.dense = [layer for layer in self.model.layers if isinstance(layer, keras.layers.Dense)]
@@ -106,7 +115,6 @@ class Engine:
         self.optimizer = FusedOptimizer(OPTIMIZERS.get(cfg.optimizer).build(cfg), self.variables)
         self.l1, self.l2 = tf.Variable(0.0, trainable=False), tf.Variable(0.0, trainable=False)
         self.dropout_rate = tf.Variable(0.0, trainable=False)
-        self.n_batches = -(-self.n_train // self.batch_size)
         self.padding = self.n_batches * self.batch_size - self.n_train
         self.row_weights = tf.constant(np.r_[np.ones(self.n_train), np.zeros(self.padding)].reshape(
             self.n_batches, self.batch_size), tf.float32)
@@ -114,7 +122,7 @@ class Engine:
         self._setup_probe()
         # XLA fuses the many tiny ops of a small net's step (measured 1.3x faster at batch 32, 5x at batch 1), but
         # compiling takes ~1 s: worth it only for long jobs. The measurements' large graph is never compiled.
-        planned_steps = len(cfg.points()) * len(cfg.seeds) * cfg.epochs * self.n_batches
+        planned_steps = len(cfg.runs()) * cfg.epochs * self.n_batches
         self.xla = planned_steps >= XLA_MIN_STEPS if xla is None else xla
         # autograph=False: every loop over tensors is an explicit tf.while_loop, and converting the Python
         # source instead took ~0.6 s of each engine's ~0.7 s trace.
@@ -141,7 +149,6 @@ class Engine:
         size = min(self.cfg.probe_size, self.n_train)
         index = np.sort(rng.permutation(self.n_train)[:size])
         self.probe = tuple(tf.gather(t, index) for t in self.data["train"])
-        self.noise_batch = max(1, min(self.batch_size, size // 2))
         self.noise_index = tf.constant(np.stack([np.sort(rng.permutation(size)[:self.noise_batch])
                                                  for _ in range(NOISE_BATCHES)]))  # (batches, batch size)
 
@@ -320,11 +327,6 @@ class Engine:
             if isinstance(layer, keras.layers.Dropout):
                 layer.rate = cfg.dropout  # so a saved model states the rate it was trained with
         return cfg
-
-    def shape(self) -> dict[str, int]:
-        """What the runs' numbers depend on beyond params: data size, batch, and the noise probe."""
-        return {"n_train": self.n_train, "batch_size": self.batch_size, "steps_per_epoch": self.n_batches,
-                "noise_batch": self.noise_batch}
 
     def evaluate(self, split: str) -> dict[str, float]:
         """Loss and metrics of the current weights on one split (dropout off)."""

@@ -44,17 +44,15 @@ def forkable() -> bool:
 
 
 def train_runs(cfg: TrainConfig, arrays, jobs: Sequence[tuple[dict, int]], workers: int,
-               on_epoch: Callable | None = None, on_run: Callable | None = None) -> tuple[list, dict, int]:
-    """Every (sweep point, seed) of `jobs` trained from scratch: the runs in job order, the training's shape
-    (engine.Engine.shape) and the processes used. With one worker, or once TensorFlow has started here, the
-    runs train in this process. `on_epoch` is called per trained epoch (from workers: when their run
-    arrives), `on_run` per finished run."""
+               on_epoch: Callable | None = None, on_run: Callable | None = None) -> tuple[list, int]:
+    """Every (sweep point, seed) of `jobs` trained from scratch: the runs in job order and the processes used.
+    With one worker, or once TensorFlow has started here, the runs train in this process. `on_epoch` is
+    called per trained epoch (from workers: when their run arrives), `on_run` per finished run."""
     if workers > 1 and forkable():
         results = _in_workers(cfg, arrays, jobs, workers, on_epoch, on_run)
     else:
         workers, results = 1, _in_process(cfg, arrays, jobs, on_epoch, on_run)
-    runs = [run for _, run, _ in sorted(results, key=lambda result: result[0])]
-    return runs, results[0][2], workers
+    return [run for _, run in sorted(results, key=lambda result: result[0])], workers
 
 
 def _in_process(cfg, arrays, jobs, on_epoch, on_run) -> list:
@@ -65,7 +63,7 @@ def _in_process(cfg, arrays, jobs, on_epoch, on_run) -> list:
         run = trainer.run(point, seed, on_epoch=on_epoch)
         if on_run:
             on_run(run)
-        results.append((index, run, trainer.shape()))
+        results.append((index, run))
     return results
 
 
@@ -75,12 +73,13 @@ def _in_workers(cfg, arrays, jobs, workers, on_epoch, on_run) -> list:
     context = multiprocessing.get_context("fork")
     results = []
     with context.Pool(workers, initializer=_start_worker, initargs=(cfg, arrays)) as pool:
-        for result in pool.imap_unordered(_train_one, list(enumerate(jobs))):
-            for epoch in range(1, result[1].history[-1]["epoch"] + 1) if on_epoch else ():
-                on_epoch(epoch)
+        for index, run in pool.imap_unordered(_train_one, list(enumerate(jobs))):
+            if on_epoch:
+                for epoch in range(1, run.history[-1]["epoch"] + 1):
+                    on_epoch(epoch)
             if on_run:
-                on_run(result[1])
-            results.append(result)
+                on_run(run)
+            results.append((index, run))
         pool.close()  # let the workers exit; leaving the block early (an error, a signal) terminates them instead
         pool.join()
     return results
@@ -94,11 +93,10 @@ def _start_worker(cfg: TrainConfig, arrays) -> None:
     _worker.update(cfg=cfg, arrays=arrays)
 
 
-def _train_one(job: tuple[int, tuple[dict, int]]) -> tuple[int, object, dict]:
+def _train_one(job: tuple[int, tuple[dict, int]]) -> tuple[int, object]:
     from stages.engine import Engine
 
     index, (point, seed) = job
     if "engine" not in _worker:  # one engine (one trace) per worker, reused for all of its runs
         _worker["engine"] = Engine(_worker["cfg"], _worker["arrays"])
-    trainer = _worker["engine"]
-    return index, trainer.run(point, seed), trainer.shape()
+    return index, _worker["engine"].run(point, seed)

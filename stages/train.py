@@ -29,26 +29,26 @@ def plan_condition(cfg: config.TrainConfig, where: str, data: Path) -> tuple:
 
     arrays = engine.load_arrays(data, cfg)
     check_fits_data(cfg, where, len(arrays.y["train"]))
-    return arrays, parallel.worker_count(engine.step_macs(cfg, arrays), len(cfg.points()) * len(cfg.seeds))
+    return arrays, parallel.worker_count(engine.step_macs(cfg, arrays), len(cfg.runs()))
 
 
 def train_condition(cfg: config.TrainConfig, arrays, workers: int, label: str) -> tuple[list, dict, dict]:
     """Train every (sweep point, seed) of one config on up to `workers` processes: the runs in (point, seed)
     order, the training's shape and the timings."""
-    from stages import parallel
+    from stages import engine, parallel
 
     started = time.perf_counter()
-    jobs = [(point, seed) for point in cfg.points() for seed in cfg.seeds]
+    jobs = cfg.runs()
     progress = Progress(label, len(jobs) * cfg.epochs)
-    runs, shape, workers = parallel.train_runs(cfg, arrays, jobs, workers, on_epoch=lambda _: progress.advance(),
-                                               on_run=lambda run: progress.finished(run, arrays.task, cfg.epochs))
+    runs, workers = parallel.train_runs(cfg, arrays, jobs, workers, on_epoch=lambda _: progress.advance(),
+                                        on_run=lambda run: progress.finished(run, arrays.task, cfg.epochs))
     progress.close()
     seconds = time.perf_counter() - started
     timing = {"runs": [{"setting": r.point, "seed": r.seed, "seconds": round(r.seconds, 4), "steps": r.steps,
                         "epoch_seconds": [round(t, 4) for t in r.epoch_seconds]} for r in runs],
               "workers": workers, "run_seconds": round(sum(r.seconds for r in runs), 4),
               "training_seconds": round(seconds, 4)}  # wall time: engines, tracing and runs, on every worker
-    return runs, shape, timing
+    return runs, engine.training_shape(cfg, arrays), timing
 
 
 def summarize(runs: list, cfg: config.TrainConfig, task: str) -> tuple[dict, list]:

@@ -68,6 +68,6 @@ def test_after_tensorflow_started_the_runs_stay_in_process(processed):
     assert not parallel.forkable()
     cfg = TrainConfig(dataset="breast_cancer", loss="binary_crossentropy", hidden=[4], epochs=1, seeds=[0, 1],
                       diagnostics=False, target=None)
-    runs, shape, workers = parallel.train_runs(cfg, load_arrays(processed / "breast_cancer", cfg),
-                                               [({}, 1), ({}, 0)], workers=2)
-    assert workers == 1 and [r.seed for r in runs] == [1, 0] and shape["steps_per_epoch"] > 0
+    runs, workers = parallel.train_runs(cfg, load_arrays(processed / "breast_cancer", cfg), [({}, 1), ({}, 0)],
+                                        workers=2)
+    assert workers == 1 and [r.seed for r in runs] == [1, 0]
