@@ -2,129 +2,10 @@
 from __future__ import annotations
 
 import argparse
-import time
 from pathlib import Path
 
-from stages import aggregate, atomic, config
-from stages.errors import ParamsError, stage_entry
-from stages.progress import Progress
-
-# Curves logged per epoch with DVCLive (mean over seeds of the chosen sweep point, and their std).
-CURVES = ("train_loss", "val_loss", "train_metric", "val_metric", "noise_ratio", "noise_scale")
-LAYER_CURVES = ("grad_norm", "update_ratio", "preact_grad_norm", "dead_fraction", "saturated_fraction")
-
-
-def check_fits_data(cfg: config.TrainConfig, where: str, n_train: int) -> None:
-    """A batch larger than the training split is a params error, caught before any training."""
-    from stages.optimizers import OPTIMIZERS
-
-    if OPTIMIZERS.get(cfg.optimizer).batch == "config" and cfg.batch_size > n_train:
-        raise ParamsError(f"{config.PARAMS_FILE}: {where}: batch_size: {cfg.batch_size} is larger than the "
-                          f"{n_train} training rows of {cfg.dataset}; allowed: 1..{n_train}")
-
-
-def plan_condition(cfg: config.TrainConfig, where: str, data: Path) -> tuple:
-    """A condition's data, checked against its config, and its worker count, before anything trains."""
-    from stages import engine, parallel  # TensorFlow is imported here but not started: workers fork from here
-
-    arrays = engine.load_arrays(data, cfg)
-    check_fits_data(cfg, where, len(arrays.y["train"]))
-    return arrays, parallel.worker_count(engine.step_macs(cfg, arrays), len(cfg.runs()))
-
-
-def train_condition(cfg: config.TrainConfig, arrays, workers: int, label: str) -> tuple[list, dict, dict]:
-    """Train every (sweep point, seed) of one config on up to `workers` processes: the runs in (point, seed)
-    order, the training's shape and the timings."""
-    from stages import engine, parallel
-
-    started = time.perf_counter()
-    jobs = cfg.runs()
-    progress = Progress(label, len(jobs) * cfg.epochs)
-    runs, workers = parallel.train_runs(cfg, arrays, jobs, workers, on_epoch=lambda _: progress.advance(),
-                                        on_run=lambda run: progress.finished(run, arrays.task, cfg.epochs))
-    progress.close()
-    seconds = time.perf_counter() - started
-    timing = {"runs": [{"setting": r.point, "seed": r.seed, "seconds": round(r.seconds, 4), "steps": r.steps,
-                        "epoch_seconds": [round(t, 4) for t in r.epoch_seconds]} for r in runs],
-              "workers": workers, "run_seconds": round(sum(r.seconds for r in runs), 4),
-              "training_seconds": round(seconds, 4)}  # wall time: engines, tracing and runs, on every worker
-    return runs, engine.training_shape(cfg, arrays), timing
-
-
-def summarize(runs: list, cfg: config.TrainConfig, task: str) -> tuple[dict, list]:
-    """The variant's metrics: every sweep point over seeds, and the chosen point's values at top level."""
-    from stages.engine import higher_is_better
-
-    better = higher_is_better(task)
-    by_point = [[r for r in runs if r.point == point] for point in cfg.points()]
-    points = [aggregate.summarize_point(group, better) for group in by_point]
-    chosen = aggregate.choose(points)
-    chosen_runs = by_point[points.index(chosen)]
-    summary = {key: value for key, value in chosen.items() if key not in ("setting", "seeds", "score")}
-    summary.update(metric="accuracy" if better else "mae", higher_is_better=better, target=cfg.target,
-                   best_setting=chosen["setting"], points=points)
-    return summary, chosen_runs
-
-
-def write_models(cfg: config.TrainConfig, arrays, chosen_runs: list, summary: dict, folder: Path) -> None:
-    """One .keras file per seed of the chosen point, and the resolved config beside them."""
-    from stages import losses, models
-
-    folder.mkdir(parents=True, exist_ok=True)
-    chosen = cfg.at(summary["best_setting"])
-    model = models.build_mlp(chosen, arrays.x["train"].shape[1],
-                             losses.head_for(arrays.task, chosen.loss, arrays.n_classes))
-    for run in chosen_runs:
-        model.set_weights(run.weights)
-        model.save(folder / f"seed_{run.seed}.keras")
-    atomic.write_json(folder / "config.json", {"config": chosen.model_dump(), "best_setting": summary["best_setting"]})
-
-
-def write_reports(runs: list, chosen_runs: list, summary: dict, timing: dict, folder: Path) -> None:
-    """DVCLive curves and metrics.json for the chosen point; every run's history; timings apart."""
-    from dvclive import Live
-
-    folder.mkdir(parents=True, exist_ok=True)
-    histories = [r.history for r in chosen_runs]
-    curves = {key: aggregate.mean_curve(histories, key) for key in CURVES}
-    for key in LAYER_CURVES:
-        layers = max(len(row.get(key) or []) for history in histories for row in history)
-        for layer in range(layers):
-            curves[f"{key}/layer_{layer}"] = aggregate.mean_curve(histories, key, layer)
-    with Live(str(folder), dvcyaml=False, save_dvc_exp=False, report=None) as live:
-        for epoch in range(max(len(r.history) for r in chosen_runs)):
-            for name, curve in curves.items():
-                point = next((p for p in curve if p[0] == epoch), None)
-                if point is not None:
-                    live.log_metric(name, point[1])
-                    live.log_metric(f"{name}_std", point[2])
-            live.next_step()
-        live.summary.clear()
-        live.summary.update(summary)
-    atomic.write_json(folder / "history.json", {"runs": [
-        {"setting": r.point, "seed": r.seed, "final": r.final, "history": r.history} for r in runs]})
-    atomic.write_json(folder / "timing.json", timing)
-
-
-def train_variant(params: config.Params, study: str, variant: str, data: Path, models: Path, out: Path) -> None:
-    """Train every condition of one variant; write MODELS and OUT whole, or leave them untouched."""
-    conditions = []
-    for condition, cfg in config.study_configs(params, study, variant):
-        label = "/".join(filter(None, (study, variant, condition)))
-        where = f"studies.{study} (variant {variant}" + (f", condition {condition})" if condition else ")")
-        conditions.append((condition, cfg, label, *plan_condition(cfg, where, data)))
-    # Every condition trains before anything is saved: saving starts TensorFlow here, and workers cannot fork after.
-    trained = [train_condition(cfg, arrays, workers, label) for _, cfg, label, arrays, workers in conditions]
-    with atomic.staged_dir(models) as model_folder, atomic.staged_dir(out) as report_folder:
-        for (condition, cfg, label, arrays, _), (runs, shape, timing) in zip(conditions, trained):
-            summary, chosen_runs = summarize(runs, cfg, arrays.task)
-            summary.update(shape)
-            write_models(cfg, arrays, chosen_runs, summary, model_folder / condition)
-            write_reports(runs, chosen_runs, summary, timing, report_folder / condition)
-            print(f"train {label}: best {summary['best_setting']}: val {summary['metric']} "
-                  f"{summary['val_metric']} ± {summary['val_metric_std']}, test {summary['test_metric']} "
-                  f"({len(runs)} runs, {timing['training_seconds']:.1f} s training on {timing['workers']} "
-                  f"process{'es' if timing['workers'] > 1 else ''})", flush=True)
+from stages import config
+from stages.common.errors import stage_entry
 
 
 @stage_entry
@@ -139,7 +20,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--models", type=Path, required=True, help="folder for the trained models")
     parser.add_argument("--out", type=Path, required=True, help="folder for metrics, curves and histories")
     args = parser.parse_args(argv)
-    train_variant(config.load(), args.study, args.variant, args.data, args.models, args.out)
+    params = config.load()
+    from stages.nn.training import train_variant  # imports TensorFlow: only once params are known to be valid
+
+    train_variant(params, args.study, args.variant, args.data, args.models, args.out)
 
 
 if __name__ == "__main__":

@@ -4,8 +4,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from stages import atomic, config
-from stages.errors import stage_entry
+from stages.common import atomic
+from stages import config
+from stages.common.errors import stage_entry
 
 # Constant on purpose: every stage depends on this file, so a valid edit re-runs only the stages
 # whose own params changed, while an invalid one stops the pipeline here, before outputs are deleted.

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from stages import kaggle_source
+from stages.ingest import kaggle_client
 from tests import fake_kaggle
 
 REPO = Path(__file__).resolve().parents[1]
@@ -49,7 +49,7 @@ def fake_kaggle_server(kaggle_home, monkeypatch):
     with fake_kaggle.FakeKaggle() as server:
         for handle, make in KAGGLE_HANDLES.items():
             server.archives[handle] = fake_kaggle.zip_bytes(make())
-        monkeypatch.setenv(kaggle_source.ENDPOINT_ENV, server.url)
+        monkeypatch.setenv(kaggle_client.ENDPOINT_ENV, server.url)
         monkeypatch.setitem(kaggle_env._env_to_endpoint, kaggle_env.KaggleEnv.PROD, server.url)
         monkeypatch.setenv("KAGGLE_USERNAME", fake_kaggle.USERNAME)
         monkeypatch.setenv("KAGGLE_KEY", server.key)
@@ -106,8 +106,8 @@ def repo_copy(tmp_path) -> Path:
 def offline_raw(tmp_path_factory) -> Path:
     """data/raw/<dataset> for every dataset, written by the offline stand-ins."""
     from stages import config
-    from stages.datasets import DATASETS
-    from stages.download import download
+    from stages.catalog.datasets import DATASETS
+    from stages.ingest.raw import download
 
     root = tmp_path_factory.mktemp("raw")
     data = config.load(REPO / "params.yaml").data
@@ -120,8 +120,8 @@ def offline_raw(tmp_path_factory) -> Path:
 def processed(offline_raw, tmp_path_factory) -> Path:
     """data/processed/<dataset> for every dataset, from the offline stand-ins."""
     from stages import config
-    from stages.datasets import DATASETS
-    from stages.preprocess import preprocess
+    from stages.catalog.datasets import DATASETS
+    from stages.ingest.processed import preprocess
 
     root = tmp_path_factory.mktemp("processed")
     data = config.load(REPO / "params.yaml").data

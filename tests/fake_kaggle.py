@@ -42,7 +42,7 @@ def fashion_csvs(rows: int = 100, seed: int = 0) -> dict[str, bytes]:
 
 def wdbc_csv(rows: int = 40, seed: int = 0) -> dict[str, bytes]:
     """Tiny breast-cancer file in Kaggle's schema, trailing comma on every line included."""
-    from stages.datasets import _kaggle_wdbc_name
+    from stages.catalog.datasets import _kaggle_wdbc_name
     from sklearn.datasets import load_breast_cancer
 
     names = [_kaggle_wdbc_name(n) for n in load_breast_cancer().feature_names]

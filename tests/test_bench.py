@@ -6,7 +6,7 @@ import subprocess
 import sys
 import time
 
-from stages import bench
+from stages.tools import bench
 
 
 def test_tiny_benchmark_measures_every_workload_and_writes_the_table(processed, tmp_path):

@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from stages import config
-from stages.errors import EXIT_BAD_PARAMS, ParamsError
+from stages.common.errors import EXIT_BAD_PARAMS, ParamsError
 from tests.conftest import REPO, run
 
 BASE = yaml.safe_load((REPO / "params.yaml").read_text())

@@ -4,12 +4,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from stages import numpy_mlp
+from stages.reference import backprop
 from stages.config import TrainConfig
-from stages.errors import ParamsError
+from stages.common.errors import ParamsError
+from stages.ingest.arrays import load_arrays
 
 pytest.importorskip("tensorflow")
-from stages import diagnostics, engine  # noqa: E402
+from stages.nn import diagnostics, engine  # noqa: E402
 
 TASKS = {"fashion_mnist": "categorical_crossentropy", "breast_cancer": "binary_crossentropy",
          "california_housing": "mse"}
@@ -18,7 +19,7 @@ TASKS = {"fashion_mnist": "categorical_crossentropy", "breast_cancer": "binary_c
 def make(processed, dataset="fashion_mnist", xla=None, **changes) -> engine.Engine:
     settings = dict(dataset=dataset, loss=TASKS[dataset], hidden=[16, 16], epochs=2, seeds=[0], probe_size=64)
     cfg = TrainConfig(**{**settings, **changes})
-    return engine.Engine(cfg, engine.load_arrays(processed / dataset, cfg), xla=xla)
+    return engine.new_engine(cfg, load_arrays(processed / dataset, cfg), xla=xla)
 
 
 @pytest.mark.parametrize("dataset", TASKS)
@@ -57,14 +58,14 @@ def test_seed_and_settings_reset_between_runs(processed):
 def test_optimizer_batch_rules(processed):
     assert make(processed, optimizer="batch_gd").n_batches == 1
     sgd = make(processed, optimizer="sgd")
-    assert sgd.batch_size == 1 and sgd.n_batches == sgd.n_train
-    assert make(processed, optimizer="adam", batch_size=100).batch_size == 100
+    assert sgd.step.batch_size == 1 and sgd.n_batches == sgd.n_train
+    assert make(processed, optimizer="adam", batch_size=100).step.batch_size == 100
 
 
 def test_all_negative_bias_makes_every_relu_dead(processed):
     trainer = make(processed, activation="relu")
     trainer.reset({}, 0)
-    trainer.dense[0].bias.assign(np.full(16, -100.0, np.float32))
+    trainer.step.dense[0].bias.assign(np.full(16, -100.0, np.float32))
     measured = trainer._measure()
     assert measured["dead_fraction"][0] == 1.0
     assert measured["dead_fraction"][1] == 1.0  # nothing reaches the next layer either
@@ -80,7 +81,7 @@ def test_huge_inputs_saturate_sigmoid_units(processed):
     trainer = make(processed, activation="sigmoid", initializer="glorot_uniform")
     trainer.reset({}, 0)
     assert trainer._measure()["saturated_fraction"][0] < 0.2
-    trainer.dense[0].kernel.assign(trainer.dense[0].kernel * 1000.0)
+    trainer.step.dense[0].kernel.assign(trainer.step.dense[0].kernel * 1000.0)
     assert trainer._measure()["saturated_fraction"][0] > 0.95
 
 
@@ -88,9 +89,9 @@ def test_penalty_equals_keras_regularizer_losses(processed):
     trainer = make(processed, regularizer="l1_l2", l1=0.001, l2=0.01)
     trainer.reset({}, 0)
     keras_total = float(sum(trainer.model.losses))
-    assert float(trainer._penalty()) == pytest.approx(keras_total, rel=1e-5)
+    assert float(trainer.step._penalty()) == pytest.approx(keras_total, rel=1e-5)
     trainer.reset({"l2": 0.02}, 0)  # a swept strength reaches the same graph through its variable
-    assert float(trainer._penalty()) > keras_total
+    assert float(trainer.step._penalty()) > keras_total
 
 
 def test_engine_loss_and_gradients_match_the_numpy_reference(processed):
@@ -98,14 +99,14 @@ def test_engine_loss_and_gradients_match_the_numpy_reference(processed):
 
     trainer = make(processed, "breast_cancer", activation="tanh", hidden=[8])
     trainer.reset({}, 0)
-    x, target, _ = trainer.data["val"]
+    x, target, _ = trainer.step.data["val"]
     with tf.GradientTape() as tape:
-        logits, _, _ = trainer._forward(x)
-        loss = trainer._data_loss(target, logits)
-    grads = [g.numpy() for g in tape.gradient(loss, trainer.variables)]
+        logits, _, _ = trainer.step.forward(x)
+        loss = trainer.step.data_loss(target, logits)
+    grads = [g.numpy() for g in tape.gradient(loss, trainer.step.variables)]
     layers = [(w.numpy().astype(np.float64), b.numpy().astype(np.float64))
-              for w, b in zip(trainer.variables[0::2], trainer.variables[1::2])]
-    np_loss, np_grads = numpy_mlp.loss_and_gradients(layers, x.numpy().astype(np.float64),
+              for w, b in zip(trainer.step.variables[0::2], trainer.step.variables[1::2])]
+    np_loss, np_grads = backprop.loss_and_gradients(layers, x.numpy().astype(np.float64),
                                                      target.numpy().astype(np.float64), activation="tanh",
                                                      loss="binary_crossentropy", head="sigmoid")
     assert float(loss) == pytest.approx(np_loss, rel=1e-5)
@@ -130,7 +131,7 @@ def test_gradient_noise_recovers_the_per_example_covariance():
 
 
 def test_batch_larger_than_training_split_is_a_params_error(processed):
-    from stages.train import check_fits_data
+    from stages.nn.training import check_fits_data
 
     cfg = TrainConfig(dataset="california_housing", loss="mse", batch_size=100000)
     with pytest.raises(ParamsError, match=r"params.yaml: studies.x \(variant y\): batch_size: 100000 is larger "

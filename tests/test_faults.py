@@ -11,9 +11,9 @@ import zipfile
 import pytest
 
 from stages import config
-from stages.datasets import DATASETS
-from stages.download import download
-from stages.errors import DataError, DownloadError
+from stages.catalog.datasets import DATASETS
+from stages.ingest.raw import download
+from stages.common.errors import DataError, DownloadError
 from tests import fake_kaggle
 from tests.conftest import REPO, subprocess_env
 

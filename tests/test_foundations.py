@@ -4,8 +4,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from stages import config, neurons, perceptron, representations, synthetic
-from stages.errors import DataError
+from stages import config
+from stages.reference import gd_fit, linear_probes, perceptron
+from stages.ingest import synthetic
+from stages.common.errors import DataError
+from stages.ingest.arrays import load_arrays
 from tests.conftest import REPO
 
 PARAMS = config.load(REPO / "params.yaml")
@@ -35,10 +38,10 @@ def test_perceptron_cycles_on_xor_and_stops_at_its_limit():
 
 def test_one_hidden_layer_solves_xor_where_one_neuron_cannot():
     x, y = synthetic.xor(200, 0, 0.3)
-    neuron = neurons.fit(neurons.init_layers([2, 1], 0), x, y, activation="sigmoid", learning_rate=1.0, epochs=500)
-    mlp = neurons.fit(neurons.init_layers([2, 8, 1], 0), x, y, activation="tanh", learning_rate=0.5, epochs=500)
-    assert neurons.accuracy(neuron.layers, x, y, "sigmoid") < 0.75
-    assert neurons.accuracy(mlp.layers, x, y, "tanh") > 0.95
+    neuron = gd_fit.fit(gd_fit.init_layers([2, 1], 0), x, y, activation="sigmoid", learning_rate=1.0, epochs=500)
+    mlp = gd_fit.fit(gd_fit.init_layers([2, 8, 1], 0), x, y, activation="tanh", learning_rate=0.5, epochs=500)
+    assert gd_fit.accuracy(neuron.layers, x, y, "sigmoid") < 0.75
+    assert gd_fit.accuracy(mlp.layers, x, y, "tanh") > 0.95
     assert mlp.losses[-1] < mlp.losses[0]
 
 
@@ -60,31 +63,31 @@ def test_reliability_measures_calibration():
     correct = rng.uniform(size=20000) < confidence  # right exactly as often as it claims
     labels[~correct] = 1
     calibrated = np.column_stack([confidence, 1 - confidence])
-    assert representations.reliability(calibrated, labels, 10)["ece"] < 0.02
+    assert linear_probes.reliability(calibrated, labels, 10)["ece"] < 0.02
     overconfident = np.column_stack([np.full(20000, 0.99), np.full(20000, 0.01)])
-    result = representations.reliability(overconfident, labels, 10)
+    result = linear_probes.reliability(overconfident, labels, 10)
     assert result["ece"] == pytest.approx(0.99 - result["accuracy"], abs=1e-9)
 
 
 def test_hidden_activations_match_keras(processed):
     import keras
 
-    from stages import engine
+    from stages.nn import engine
 
     cfg = config.representation_config(PARAMS).model_copy(update={"epochs": 1, "seeds": [0]})
-    trainer = engine.Engine(cfg, engine.load_arrays(processed / "fashion_mnist", cfg))
+    trainer = engine.new_engine(cfg, load_arrays(processed / "fashion_mnist", cfg))
     trainer.reset({}, 0)
     x = trainer.arrays.x["val"][:50]
     weights = [w.numpy() for w in trainer.model.weights]
-    ours = representations.hidden_activations(weights, x, cfg.activation)
+    ours = linear_probes.hidden_activations(weights, x, cfg.activation)
     first_hidden = keras.Model(trainer.model.inputs, trainer.model.layers[1].output)
     np.testing.assert_allclose(ours[0], first_hidden(x).numpy(), rtol=1e-4, atol=1e-5)
 
 
 def test_trained_last_layer_probe_beats_the_raw_input_in_the_default_run(processed):
-    from stages.foundations import probes
+    from stages.nn.probing import probe_layers
 
-    summary, curves, projections = probes(PARAMS.foundations, config.representation_config(PARAMS),
+    summary, curves, projections = probe_layers(PARAMS.foundations, config.representation_config(PARAMS),
                                           processed / "fashion_mnist")
     last = f"hidden_{len(config.representation_config(PARAMS).hidden)}"
     assert summary["probe"][last]["final"] > summary["probe"]["input"]

@@ -5,12 +5,12 @@ import numpy as np
 import pytest
 
 from stages.config import TrainConfig
-from stages.optimizers import OPTIMIZERS
+from stages.catalog.optimizers import OPTIMIZERS
 
 tf = pytest.importorskip("tensorflow")
 import keras  # noqa: E402
 
-from stages.fused import FusedOptimizer, initial_slots  # noqa: E402
+from stages.nn.fused import FusedOptimizer, initial_slots  # noqa: E402
 
 CASES = [("batch_gd", {}), ("sgd", {}), ("minibatch_sgd", {}), ("momentum", {"momentum": 0.9}),
          ("momentum", {"momentum": 0.9, "nesterov": True}), ("adagrad", {}), ("rmsprop", {}), ("adam", {}),

@@ -9,10 +9,10 @@ import pytest
 import yaml
 
 from stages import config
-from stages.datasets import DATASETS
-from stages.download import download
-from stages.errors import DownloadError
-from stages.preprocess import preprocess
+from stages.catalog.datasets import DATASETS
+from stages.ingest.raw import download
+from stages.common.errors import DownloadError
+from stages.ingest.processed import preprocess
 from tests import fake_kaggle
 from tests.conftest import REPO, run
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from stages import numpy_mlp
+from stages.reference import backprop
 from stages.config import TrainConfig
-from stages.losses import LOSSES, head_for
+from stages.catalog.losses import LOSSES
+from stages.catalog.tasks import head_for
 
 # (task, loss) pairs the pipeline allows, with the classes each task has here.
 CASES = [("multiclass", "categorical_crossentropy"), ("multiclass", "mse"), ("binary", "binary_crossentropy"),
@@ -34,7 +35,7 @@ def keras_gradients(cfg: TrainConfig, x, target, head):
     import keras
     import tensorflow as tf
 
-    from stages.models import build_mlp
+    from stages.nn.network import build_mlp
 
     # Layers follow the global dtype policy and losses the floatx current at their creation.
     keras.config.set_floatx("float64")
@@ -71,7 +72,7 @@ def test_numpy_gradients_equal_tensorflow(activation, task, loss):
                       initializer="glorot_normal", negative_slope=0.1, huber_delta=0.7)
     x, target, head = problem(task, loss)
     layers, tf_loss, tf_grads = keras_gradients(cfg, x, target, head)
-    np_loss, np_grads = numpy_mlp.loss_and_gradients(layers, x, target, activation=activation, loss=loss,
+    np_loss, np_grads = backprop.loss_and_gradients(layers, x, target, activation=activation, loss=loss,
                                                      head=head.activation, slope=0.1, delta=0.7)
     assert abs(np_loss - tf_loss) <= 1e-9 * max(1.0, abs(tf_loss))
     flat = [g for pair in np_grads for g in pair]
@@ -86,13 +87,13 @@ def test_numpy_gradients_equal_finite_differences(activation, task, loss):
     layers = [(rng.normal(size=(5, 4)) * 0.7, rng.normal(size=4) * 0.1),
               (rng.normal(size=(4, head.units)) * 0.7, rng.normal(size=head.units) * 0.1)]
     options = dict(activation=activation, loss=loss, head=head.activation, slope=0.1, delta=0.7)
-    _, analytic = numpy_mlp.loss_and_gradients(layers, x, target, **options)
-    numeric = numpy_mlp.numerical_gradients(layers, x, target, **options)
+    _, analytic = backprop.loss_and_gradients(layers, x, target, **options)
+    numeric = backprop.numerical_gradients(layers, x, target, **options)
     for (dw, db), (nw, nb) in zip(analytic, numeric):
         assert relative_error(dw, nw) < 1e-6 and relative_error(db, nb) < 1e-6
 
 
 def test_relu_gradient_is_zero_below_the_kink():
     z = np.array([[-2.0, -1e-9, 1e-9, 3.0]])
-    assert numpy_mlp.ACTIVATIONS["relu"][1](z, 0.0).tolist() == [[0, 0, 1, 1]]
-    assert numpy_mlp.ACTIVATIONS["leaky_relu"][1](z, 0.2).tolist() == [[0.2, 0.2, 1, 1]]
+    assert backprop.ACTIVATIONS["relu"][1](z, 0.0).tolist() == [[0, 0, 1, 1]]
+    assert backprop.ACTIVATIONS["leaky_relu"][1](z, 0.2).tolist() == [[0.2, 0.2, 1, 1]]

@@ -6,8 +6,8 @@ import sys
 
 import pytest
 
-from stages import parallel, runtime
-from stages.errors import UserError
+from stages.nn import parallel, runtime
+from stages.common.errors import UserError
 from tests.conftest import REPO, run
 
 
@@ -62,7 +62,7 @@ def test_after_tensorflow_started_the_runs_stay_in_process(processed):
     import tensorflow as tf
 
     from stages.config import TrainConfig
-    from stages.engine import load_arrays
+    from stages.ingest.arrays import load_arrays
 
     tf.constant(0.0).numpy()  # start the runtime: forking now would copy its threads' locks
     assert not parallel.forkable()

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import yaml
 
-from stages.datasets import DATASETS
+from stages.catalog.datasets import DATASETS
 from tests.conftest import REPO, copy_repo, dvc, run
 
 # Two variants per study (its baseline and one other), two seeds, two epochs, at most two sweep points.
@@ -47,7 +47,7 @@ def reproduced(tmp_path_factory):
     (repo / "params.yaml").write_text(yaml.safe_dump(tiny(yaml.safe_load((repo / "params.yaml").read_text())),
                                                      sort_keys=False))
     subprocess_ok(["git", "commit", "-qam", "tiny params"], repo)
-    result = run([sys.executable, "-m", "stages.pipeline_timing"], repo)  # `dvc repro`, timed
+    result = run([sys.executable, "-m", "stages.tools.pipeline_timing"], repo)  # `dvc repro`, timed
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return repo
 

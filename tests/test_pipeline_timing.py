@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 
-from stages import pipeline_timing
+from stages.tools import pipeline_timing
 
 
 def test_stage_walls_run_from_one_stage_line_to_the_next():

@@ -7,10 +7,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from stages import config, features
-from stages.datasets import DATASETS
-from stages.errors import DataError
-from stages.preprocess import preprocess
+from stages import config
+from stages.ingest import tabular
+from stages.catalog.datasets import DATASETS
+from stages.common.errors import DataError
+from stages.ingest.processed import preprocess
 from tests.conftest import REPO
 
 DATA = config.load(REPO / "params.yaml").data
@@ -43,7 +44,7 @@ def test_breast_cancer_stand_in_matches_kaggle_columns(offline_raw):
 def test_preprocess_writes_splits_without_leakage(offline_raw, tmp_path, name):
     spec = DATASETS.get(name)
     meta = preprocess(spec, DATA, offline_raw / name, tmp_path / name)
-    splits = {s: np.load(tmp_path / name / f"{s}.npz") for s in features.SPLITS}
+    splits = {s: np.load(tmp_path / name / f"{s}.npz") for s in tabular.SPLITS}
     for split in splits.values():
         assert split["x"].dtype == np.float32 and len(split["x"]) == len(split["y"])
     # The scaler saw the training split only: training features are exactly standardized...
@@ -53,14 +54,14 @@ def test_preprocess_writes_splits_without_leakage(offline_raw, tmp_path, name):
     np.testing.assert_allclose(train_x[:, varying].std(axis=0), 1, atol=1e-4)
     # ...and its statistics are the raw training rows' own.
     schema = spec.offline
-    raw = features.read_table(offline_raw / name / schema.train_file, schema, spec.task)
-    test = (features.read_table(offline_raw / name / schema.test_file, schema, spec.task)
+    raw = tabular.read_table(offline_raw / name / schema.train_file, schema, spec.task)
+    test = (tabular.read_table(offline_raw / name / schema.test_file, schema, spec.task)
             if schema.test_file else None)
-    frames = features.split_frames(raw, test, spec, schema.target, DATA.val_fraction, DATA.test_fraction,
+    frames = tabular.split_frames(raw, test, spec, schema.target, DATA.val_fraction, DATA.test_fraction,
                                    DATA.split_seed)
     columns = meta["scaler"]["columns"]
     np.testing.assert_allclose(meta["scaler"]["mean"], frames["train"][columns].mean().to_numpy(), rtol=1e-9)
-    assert meta["counts"] == {s: len(frames[s]) for s in features.SPLITS}
+    assert meta["counts"] == {s: len(frames[s]) for s in tabular.SPLITS}
     # No row is in two splits.
     index = [set(frames[s].index) for s in ("train", "val")]
     assert not index[0] & index[1]
@@ -70,7 +71,7 @@ def test_preprocess_writes_splits_without_leakage(offline_raw, tmp_path, name):
 
 def test_classification_split_is_stratified(offline_raw, tmp_path):
     preprocess(DATASETS.get("breast_cancer"), DATA, offline_raw / "breast_cancer", tmp_path)
-    shares = [np.load(tmp_path / f"{s}.npz")["y"].mean() for s in features.SPLITS]
+    shares = [np.load(tmp_path / f"{s}.npz")["y"].mean() for s in tabular.SPLITS]
     assert max(shares) - min(shares) < 0.03
 
 
@@ -101,7 +102,7 @@ def test_bad_tables_name_file_and_column(offline_raw, tmp_path, edit, expected):
     source = offline_raw / "breast_cancer"
     edit(pd.read_csv(source / "data.csv")).to_csv(tmp_path / "data.csv", index=False)
     with pytest.raises(DataError) as caught:
-        features.read_table(tmp_path / "data.csv", DATASETS.get("breast_cancer").offline, "binary")
+        tabular.read_table(tmp_path / "data.csv", DATASETS.get("breast_cancer").offline, "binary")
     assert str(tmp_path / "data.csv") in str(caught.value) and expected in str(caught.value)
 
 
@@ -109,10 +110,10 @@ def test_empty_file_and_repeated_header_are_named(tmp_path):
     schema = DATASETS.get("california_housing").offline
     (tmp_path / "empty.csv").write_text("")
     with pytest.raises(DataError, match="empty.csv: file is empty"):
-        features.read_table(tmp_path / "empty.csv", schema, "regression")
+        tabular.read_table(tmp_path / "empty.csv", schema, "regression")
     (tmp_path / "twice.csv").write_text("age,age,disease_progression\n1,2,3\n")
     with pytest.raises(DataError, match="twice.csv: header repeats column.s. age"):
-        features.read_table(tmp_path / "twice.csv", schema, "regression")
+        tabular.read_table(tmp_path / "twice.csv", schema, "regression")
 
 
 def test_preprocess_does_not_import_tensorflow():

@@ -6,7 +6,8 @@ import math
 import pytest
 from scipy import stats
 
-from stages import aggregate, statistics, verdicts
+from stages.analysis import replicates, statistics
+from stages.reporting import verdicts
 from stages.config import ReportConfig
 
 
@@ -31,14 +32,14 @@ def test_log_slope_recovers_a_power_law():
 
 
 def test_mean_std_skips_missing_values():
-    assert aggregate.mean_std([1.0, None, 3.0]) == (2.0, pytest.approx(math.sqrt(2), rel=1e-5), 2)  # 6 digits
-    assert aggregate.mean_std([None]) == (None, None, 0)
+    assert replicates.mean_std([1.0, None, 3.0]) == (2.0, pytest.approx(math.sqrt(2), rel=1e-5), 2)  # 6 digits
+    assert replicates.mean_std([None]) == (None, None, 0)
 
 
 def test_choose_prefers_fewer_divergences_then_the_better_score():
     points = [{"diverged_runs": 1, "score": 0.99}, {"diverged_runs": 0, "score": 0.9},
               {"diverged_runs": 0, "score": 0.95}]
-    assert aggregate.choose(points) is points[2]
+    assert replicates.choose(points) is points[2]
 
 
 def entry(**values) -> dict:

@@ -1,0 +1,1 @@
+"""Shared plumbing that imports nothing else of `stages`: atomic writes, errors, registries, progress, output."""

@@ -1,0 +1,179 @@
+"""The shape of params.yaml: frozen, strictly typed config objects (Keras names throughout)."""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from stages.catalog.datasets import DATASETS
+from stages.catalog.layers import ACTIVATIONS, INITIALIZERS, REGULARIZERS
+from stages.catalog.losses import LOSSES
+from stages.catalog.optimizers import OPTIMIZERS
+from stages.common.registry import not_one_of
+
+PARAMS_FILE = Path("params.yaml")
+
+
+def one_of(choices: Iterable[str]):
+    """A validator that accepts only the given names."""
+    choices = tuple(choices)
+
+    def check(value: str) -> str:
+        if value not in choices:
+            raise ValueError(not_one_of(value, choices))
+        return value
+
+    return AfterValidator(check)
+
+
+def unique(values: list) -> list:
+    duplicates = sorted({str(v) for v in values if values.count(v) > 1})
+    if duplicates:
+        raise ValueError(f"lists {', '.join(duplicates)} more than once; entries must be unique")
+    return values
+
+
+class Frozen(BaseModel):
+    """Base of every config object: immutable, strictly typed, unknown keys rejected."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+DatasetName = Annotated[str, one_of(DATASETS.names)]
+Fraction = Annotated[float, Field(gt=0, lt=1)]
+
+
+class DataConfig(Frozen):
+    """Where the data comes from and how it is split."""
+
+    source: Annotated[str, one_of(("offline", "kaggle"))] = "offline"
+    datasets: Annotated[list[DatasetName], Field(min_length=1), AfterValidator(unique)]
+    val_fraction: Annotated[float, Field(gt=0, le=0.5)] = 0.15
+    test_fraction: Annotated[float, Field(gt=0, le=0.5)] = 0.15  # when the source ships no test file
+    split_seed: Annotated[int, Field(ge=0)] = 0
+    max_download_mb: Annotated[float, Field(gt=0)] = 2048  # cap on an archive's uncompressed size
+    download_retries: Annotated[int, Field(ge=0, le=10)] = 3  # on 429 and 5xx, with backoff
+    download_timeout_s: Annotated[float, Field(gt=0)] = 60  # per request; a stalled server fails
+    download_backoff_s: Annotated[float, Field(ge=0)] = 2  # first retry's wait; doubles each retry
+
+
+# Settings a variant may sweep inside one process: the engine holds them in variables, so every
+# sweep point and seed reuses one traced graph.
+SWEEPABLE = ("learning_rate", "l1", "l2", "dropout", "init_stddev")
+PositiveFloat = Annotated[float, Field(gt=0)]
+UnitInterval = Annotated[float, Field(ge=0, lt=1)]
+
+
+class TrainConfig(Frozen):
+    """One experiment: network, loss, optimizer, schedule and replicates (Keras names throughout)."""
+
+    dataset: DatasetName
+    train_fraction: Annotated[float, Field(gt=0, le=1)] = 1.0  # share of the training split used
+    outlier_share: Annotated[float, Field(ge=0, lt=1)] = 0.0  # regression: training targets corrupted
+    outlier_scale: PositiveFloat = 8.0  # how far those targets move up, in target standard deviations
+    hidden: Annotated[list[Annotated[int, Field(ge=1, le=65536)]], Field(max_length=64)] = [128, 128]
+    activation: Annotated[str, one_of(ACTIVATIONS.names)] = "relu"
+    negative_slope: UnitInterval = 0.01  # leaky_relu only
+    initializer: Annotated[str, one_of(INITIALIZERS.names)] = "he_normal"
+    init_stddev: PositiveFloat = 0.05  # random_normal only
+    regularizer: Annotated[str, one_of(REGULARIZERS.names)] = "none"
+    l1: Annotated[float, Field(ge=0)] = 0.0
+    l2: Annotated[float, Field(ge=0)] = 0.0
+    dropout: UnitInterval = 0.0  # after every hidden layer
+    loss: Annotated[str, one_of(LOSSES.names)] = "categorical_crossentropy"
+    huber_delta: PositiveFloat = 1.0  # in standardized target units
+    optimizer: Annotated[str, one_of(OPTIMIZERS.names)] = "adam"
+    learning_rate: PositiveFloat = 0.001
+    momentum: UnitInterval = 0.9  # momentum only
+    nesterov: bool = False  # momentum only
+    rho: Annotated[float, Field(gt=0, lt=1)] = 0.9  # rmsprop only
+    beta_1: UnitInterval = 0.9  # adam only
+    beta_2: UnitInterval = 0.999  # adam only
+    epsilon: PositiveFloat = 1e-7  # adagrad, rmsprop, adam
+    global_clipnorm: PositiveFloat | None = None  # clip the gradient's global norm; None: no clipping
+    batch_size: Annotated[int, Field(ge=1)] = 32  # minibatch_sgd, momentum, adagrad, rmsprop, adam
+    epochs: Annotated[int, Field(ge=1, le=100000)] = 30
+    seeds: Annotated[list[Annotated[int, Field(ge=0)]], Field(min_length=1), AfterValidator(unique)] = [0, 1, 2]
+    # Inner sweep: each listed setting's values are tried (all combinations); the best on validation wins.
+    sweep: dict[Annotated[str, one_of(SWEEPABLE)],
+                Annotated[list[float], Field(min_length=1), AfterValidator(unique)]] = {}
+    target: float | None = None  # validation metric that counts as "reached" for epochs_to_target
+    diagnostics: bool = True  # per-epoch gradient, dead/saturated-unit and noise measurements
+    probe_size: Annotated[int, Field(ge=2)] = 256  # examples in the fixed diagnostic probe batch
+
+    def points(self) -> list[dict[str, float]]:
+        """Every combination of the sweep's values, in params order ([{}] when nothing is swept)."""
+        combos: list[dict[str, float]] = [{}]
+        for key, values in self.sweep.items():
+            combos = [{**combo, key: value} for combo in combos for value in values]
+        return combos
+
+    def runs(self) -> list[tuple[dict[str, float], int]]:
+        """Every (sweep point, seed) pair, point by point: the trainings of one condition."""
+        return [(point, seed) for point in self.points() for seed in self.seeds]
+
+    def at(self, point: dict[str, float]) -> TrainConfig:
+        """This config with one sweep point's values set."""
+        return self.model_copy(update=point)
+
+
+Name = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")]  # safe in paths and stage names
+Overrides = dict[str, Any]  # TrainConfig keys -> values, checked when merged over the defaults
+
+
+class StudyConfig(Frozen):
+    """One controlled study: variants that change one factor of the defaults, under each condition."""
+
+    # Every key is required, empty or null where unused: the train stages declare each as a DVC param.
+    question: str  # what the study answers; heads its section of the report
+    dataset: DatasetName
+    factor: str | None  # the defaults key a plain variant sets to its own name
+    vary: Annotated[list[Name], Field(min_length=1), AfterValidator(unique)]  # the DVC matrix axis
+    baseline: Name  # the variant every other one is tested against
+    set: Overrides  # study-wide changes to the defaults (may include sweep)
+    variants: dict[Name, Overrides]  # variants that change more than the factor
+    conditions: dict[Name, Overrides]  # every variant is trained under each (e.g. shallow, deep)
+
+
+class ReportConfig(Frozen):
+    """Thresholds that turn measurements into the report's verdicts."""
+
+    significance: Annotated[float, Field(gt=0, lt=1)] = 0.05  # p-value below which a difference counts
+    lr_tolerance: Annotated[float, Field(ge=0)] = 0.02  # metric distance from the best that is still "good"
+    vanishing_ratio: Annotated[float, Field(gt=0, lt=1)] = 0.01  # first/last layer gradient norm below this
+    exploding_ratio: Annotated[float, Field(gt=1)] = 100.0  # first/last layer gradient norm above this
+    dead_fraction: Annotated[float, Field(gt=0, le=1)] = 0.3  # share of dead ReLU units that is a failure
+    saturated_fraction: Annotated[float, Field(gt=0, le=1)] = 0.3  # share of saturated units that is a failure
+    overfit_gap: Annotated[float, Field(ge=0)] = 0.05  # train minus validation metric that is overfitting
+
+
+class FoundationsConfig(Frozen):
+    """The opening study: a perceptron, one neuron and a small MLP on 2-D sets; what hidden layers learn."""
+
+    question: str
+    samples: Annotated[int, Field(ge=8, le=100000)] = 200  # points per synthetic set
+    data_seed: Annotated[int, Field(ge=0)] = 0
+    spread: PositiveFloat = 0.3  # standard deviation of the separable and XOR blobs
+    moons_noise: Annotated[float, Field(ge=0, lt=1)] = 0.15
+    perceptron_epochs: Annotated[int, Field(ge=1)] = 100  # the perceptron stops here if it never converges
+    gd_epochs: Annotated[int, Field(ge=1)] = 2000  # full-batch gradient descent steps, neuron and MLP
+    neuron_learning_rate: PositiveFloat = 1.0
+    mlp_hidden: Annotated[int, Field(ge=1)] = 16
+    mlp_activation: Annotated[str, one_of(ACTIVATIONS.names)] = "tanh"
+    mlp_learning_rate: PositiveFloat = 0.5
+    boundary_epochs: Annotated[list[Annotated[int, Field(ge=0)]], Field(min_length=1)] = [0, 20, 200, 2000]
+    representation: Overrides  # changes to the defaults for the network whose hidden layers are probed
+    probe_epochs: Annotated[list[Annotated[int, Field(ge=0)]], Field(min_length=1)] = [0, 1, 2, 5, 10, 20]
+    calibration_bins: Annotated[int, Field(ge=2, le=100)] = 10
+
+
+class Params(Frozen):
+    """The whole params.yaml."""
+
+    data: DataConfig
+    defaults: TrainConfig
+    foundations: FoundationsConfig
+    report: ReportConfig = ReportConfig()
+    studies: dict[Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")], StudyConfig] = {}

@@ -1,0 +1,107 @@
+"""Study merging: defaults <- study set <- variant <- condition, each layer checked and named on error."""
+from __future__ import annotations
+
+from pydantic import ValidationError
+
+from stages.catalog.datasets import DATASETS
+from stages.catalog.losses import LOSSES
+from stages.common.errors import ParamsError
+from stages.common.registry import not_one_of
+from stages.config.messages import describe
+from stages.config.schema import PARAMS_FILE, DataConfig, Params, StudyConfig, TrainConfig
+
+
+def representation_config(params: Params, source: str = str(PARAMS_FILE)) -> TrainConfig:
+    """The network the foundations study trains and probes: defaults <- foundations.representation."""
+    spec, where = params.foundations, "foundations.representation"
+    if "dataset" in spec.representation:
+        raise ParamsError(f"{source}: {where}.dataset: the probed dataset is defaults.dataset; set it there")
+    cfg = TrainConfig.model_validate(_merge(params.defaults.model_dump(), spec.representation, where, source))
+    check_experiment(cfg, where, params.data, source)
+    if DATASETS.get(cfg.dataset).task != "multiclass":
+        raise ParamsError(f"{source}: {where}.dataset: {cfg.dataset!r} is not a multiclass dataset; the probes "
+                          "and the calibration need one")
+    for key, epochs, limit in (("probe_epochs", spec.probe_epochs, cfg.epochs),
+                               ("boundary_epochs", spec.boundary_epochs, spec.gd_epochs)):
+        late = [e for e in epochs if e > limit]
+        if late:
+            raise ParamsError(f"{source}: foundations.{key}: {late[0]} is after the last epoch; allowed: 0..{limit}")
+    return cfg
+
+
+def get_study(params: Params, study: str, source: str = str(PARAMS_FILE)) -> StudyConfig:
+    """The study called `study`; a missing one is a ParamsError listing those there are."""
+    if study not in params.studies:
+        raise ParamsError(f"{source}: studies: {not_one_of(study, params.studies)}")
+    return params.studies[study]
+
+
+def study_configs(params: Params, study: str, variant: str,
+                  source: str = str(PARAMS_FILE)) -> list[tuple[str, TrainConfig]]:
+    """(condition, config) for one variant of a study: defaults <- study set <- variant <- condition.
+    A study without conditions has one, named ''."""
+    spec = get_study(params, study, source)
+    where = f"studies.{study}"
+    if spec.baseline not in spec.vary:
+        raise ParamsError(f"{source}: {where}.baseline: {spec.baseline!r} is not one of the varied: "
+                          f"{', '.join(spec.vary)}")
+    if variant not in spec.vary:
+        raise ParamsError(f"{source}: {where}.vary: has no variant {variant!r}; it has {', '.join(spec.vary)}")
+    if spec.factor is not None and spec.factor not in TrainConfig.model_fields:
+        raise ParamsError(f"{source}: {where}.factor: {not_one_of(spec.factor, TrainConfig.model_fields)}")
+    for key, layer in (("set", spec.set), *((f"variants.{n}", o) for n, o in spec.variants.items()),
+                       *((f"conditions.{n}", o) for n, o in spec.conditions.items())):
+        if "dataset" in layer:
+            raise ParamsError(f"{source}: {where}.{key}.dataset: set the study's data with {where}.dataset")
+    merged = _merge(params.defaults.model_dump(), {"dataset": spec.dataset, **spec.set}, f"{where}.set", source)
+    if variant in spec.variants:
+        merged = _merge(merged, spec.variants[variant], f"{where}.variants.{variant}", source)
+    elif spec.factor is None:
+        raise ParamsError(f"{source}: {where}.variants: has no entry {variant!r} and the study names no factor")
+    else:
+        merged = _merge(merged, {spec.factor: variant}, f"{where}.vary[{spec.vary.index(variant)}]", source,
+                        exact=True)
+    configs = []
+    for condition, overrides in (spec.conditions or {"": {}}).items():
+        path = f"{where}.conditions.{condition}" if condition else where
+        cfg = TrainConfig.model_validate(_merge(merged, overrides, path, source))
+        check_experiment(cfg, path, params.data, source)
+        configs.append((condition, cfg))
+    return configs
+
+
+def _merge(base: dict, overrides: dict, path: str, source: str, exact: bool = False) -> dict:
+    """Overrides over a valid TrainConfig dict; a bad key or value is named under `path`."""
+    merged = {**base, **overrides}
+    try:
+        TrainConfig.model_validate(merged)
+    except ValidationError as error:
+        first = error.errors()[0]
+        described = describe(first, root=TrainConfig)
+        if exact:  # the override is a single value written at `path` itself
+            raise ParamsError(f"{source}: {path}: {described.split(': ', 1)[1]}") from None
+        raise ParamsError(f"{source}: {path}.{described}") from None
+    return merged
+
+
+def check_experiment(cfg: TrainConfig, path: str, data: DataConfig, source: str) -> None:
+    """The checks that span several keys: dataset downloaded, loss fits task, sweep values in range."""
+    if cfg.dataset not in data.datasets:
+        raise ParamsError(f"{source}: {path}.dataset: {cfg.dataset!r} is not in data.datasets "
+                          f"({', '.join(data.datasets)}); add it there")
+    task = DATASETS.get(cfg.dataset).task
+    spec = LOSSES.get(cfg.loss)
+    if task not in spec.tasks:
+        fitting = [name for name in LOSSES.names if task in LOSSES.get(name).tasks]
+        raise ParamsError(f"{source}: {path}.loss: {cfg.loss!r} does not fit {cfg.dataset} ({task}); "
+                          f"allowed: {', '.join(fitting)}")
+    if cfg.outlier_share > 0 and task != "regression":
+        raise ParamsError(f"{source}: {path}.outlier_share: {cfg.outlier_share} needs a regression dataset; "
+                          f"{cfg.dataset} is {task}")
+    for key, values in cfg.sweep.items():
+        for index, value in enumerate(values):
+            try:
+                TrainConfig.model_validate({**cfg.model_dump(), key: value})
+            except ValidationError as error:
+                message = describe(error.errors()[0]).split(": ", 1)[1]
+                raise ParamsError(f"{source}: {path}.sweep.{key}[{index}]: {message}") from None

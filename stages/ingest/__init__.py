@@ -1,0 +1,1 @@
+"""Getting data in: the Kaggle client, offline stand-ins, tabular preparation, synthetic sets, arrays."""

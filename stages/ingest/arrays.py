@@ -1,0 +1,42 @@
+"""A processed dataset in memory, as training reads it: the config's share of the training split, its label noise."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from stages.catalog.datasets import DATASETS
+from stages.catalog.tasks import TASKS
+from stages.config import TrainConfig
+
+
+@dataclass(frozen=True)
+class Arrays:
+    """A processed dataset in memory: features (rows, features) float32; labels or targets (rows,)."""
+
+    task: str
+    n_classes: int
+    x: dict[str, np.ndarray]  # split -> features
+    y: dict[str, np.ndarray]  # split -> class index (int) or standardized target (float)
+    constant_inputs: np.ndarray  # (features,) bool: no variation in the training split
+
+
+def load_arrays(folder: Path | str, cfg: TrainConfig) -> Arrays:
+    """Read data/processed/<dataset>/ and keep the config's share of the training split."""
+    folder = Path(folder)
+    task = DATASETS.get(cfg.dataset).task
+    splits = {name: np.load(folder / f"{name}.npz") for name in ("train", "val", "test")}
+    x = {name: split["x"] for name, split in splits.items()}
+    y = {name: split["y"] for name, split in splits.items()}
+    if cfg.train_fraction < 1:
+        # One fixed subset for every seed: replicates differ in initialization and order, not data.
+        rows = max(2, round(cfg.train_fraction * len(y["train"])))
+        keep = np.sort(np.random.default_rng(0).permutation(len(y["train"]))[:rows])
+        x["train"], y["train"] = x["train"][keep], y["train"][keep]
+    if cfg.outlier_share > 0:  # one-sided gross errors in the training targets only; val/test stay clean
+        hit = np.random.default_rng(1).permutation(len(y["train"]))[:round(cfg.outlier_share * len(y["train"]))]
+        y["train"] = y["train"].copy()
+        y["train"][hit] += np.float32(cfg.outlier_scale)
+    n_classes = int(max(y[s].max() for s in y)) + 1 if TASKS.get(task).classes else 1
+    return Arrays(task, n_classes, x, y, x["train"].std(axis=0) == 0)

@@ -1,0 +1,1 @@
+"""The only TensorFlow: the compiled training engine, the network, diagnostics, fused optimizers, workers."""

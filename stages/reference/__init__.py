@@ -1,0 +1,1 @@
+"""NumPy only: the backprop reference, the perceptron, single-neuron fits, linear probes."""

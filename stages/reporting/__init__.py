@@ -1,0 +1,1 @@
+"""Figures, Markdown and verdicts of the generated report."""

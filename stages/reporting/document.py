@@ -1,0 +1,181 @@
+"""The generated report, reports/README.md: per study its question, tables, figures and computed verdicts."""
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+from stages.analysis import study_summary
+from stages.analysis.evaluation import load_study
+from stages.common import atomic
+from stages.config import Params, StudyConfig
+from stages.reporting import figures, verdicts
+from stages.reporting.verdicts import fmt
+
+HOW_TO_READ = {
+    "val_loss": "Lines are means over seeds, bands ±1 standard deviation; lower is better.",
+    "train_loss": "Training loss of the chosen learning rate per optimizer, mean over seeds (log scale).",
+    "lr": "Each point is one learning rate's final validation loss (mean over seeds); missing points diverged. "
+          "A flat bottom means a forgiving optimizer.",
+    "grad_norm": "Gradient norm with respect to each hidden layer's pre-activations at initialization (log scale): "
+                 "a line falling toward layer 1 means gradients vanish on their way back to the input.",
+    "noise": "Variance of mini-batch gradients around the full probe-batch gradient, at initialization "
+             "(log-log): the theory predicts a slope of -1.",
+    "gap": "Train minus validation metric of the chosen setting, with the 95% interval over seeds.",
+    "test_mae": "Test MAE (standardized target units) per loss, with the 95% interval over seeds; lower is better.",
+    "capacity": "Generalization gap against the share of training data used, one line per network size.",
+    "by_step": "Validation loss against optimizer steps (log-log): methods that take one step per epoch look slow "
+               "per epoch but may be efficient per step.",
+    "by_time": "Validation loss against wall-clock seconds on the machine that ran the pipeline (log-log); "
+               "these times vary from run to run.",
+}
+
+
+def table(entries: dict[str, dict], baseline: str) -> list[str]:
+    """A Markdown table of one condition's variants."""
+    metric = next(iter(entries.values()))["metric"]
+    head = (f"| variant | chosen setting | val {metric} ± 95% | test {metric} | train loss | gap | "
+            f"epochs to target | diverged | p vs {baseline} |")
+    rows = [head, "|" + "---|" * 9]
+    for name, e in entries.items():
+        setting = ", ".join(f"{k}={fmt(v)}" for k, v in (e["best_setting"] or {}).items()) or "-"
+        rows.append(f"| {name} | {setting} | {fmt(e['val_metric'])} ± {fmt(e['val_metric_ci95'], 2)} | "
+                    f"{fmt(e['test_metric'])} | {fmt(e['train_loss'])} | {fmt(e['generalization_gap'])} | "
+                    f"{_reached(e)} | "
+                    f"{e['diverged_runs']} | {'-' if name == baseline else fmt(e['p_vs_baseline'], 2)} |")
+    return rows
+
+
+def _reached(entry: dict) -> str:
+    """Mean epochs to the target over the runs that reached it, and how many did; '-' without a target."""
+    if entry["target"] is None:
+        return "-"
+    return f"{fmt(entry['epochs_to_target'])} ({entry['reached_target_runs']}/{entry['runs']})"
+
+
+def study_figures(study: str, condition: str, variants: dict[str, dict], folder: Path) -> list[tuple[str, str]]:
+    """Draw one condition's figures; return (file name, how-to-read key) pairs."""
+    tag = f"{study}_{condition}" if condition else study
+    drawn = [(f"{tag}_val_loss.png", "val_loss")]
+    figures.learning_curves(variants, "val_loss", "validation loss", folder / drawn[0][0], log=True)
+    if study == "optimizers":
+        figures.learning_curves(variants, "train_loss", "training loss", folder / f"{tag}_train_loss.png", log=True)
+        drawn.append((f"{tag}_train_loss.png", "train_loss"))
+    if any(len(v["metrics"]["points"]) > 1 and "learning_rate" in v["metrics"]["best_setting"]
+           for v in variants.values()):
+        figures.lr_curves(variants, folder / f"{tag}_lr.png")
+        drawn.append((f"{tag}_lr.png", "lr"))
+    if any(len(v["metrics"].get("preact_grad_norm_init") or []) >= 3 for v in variants.values()):  # deep nets
+        figures.layer_norms(variants, "preact_grad_norm_init", folder / f"{tag}_grad_norm.png",
+                            "|dLoss/d pre-activation| at init")
+        drawn.append((f"{tag}_grad_norm.png", "grad_norm"))
+    if study in ("optimizers", "gradient_noise"):
+        names = list(variants)
+        figures.progress_against(study_summary.step_curves(variants)[1], 2, folder / f"{tag}_by_step.png", "training steps", names)
+        figures.progress_against(study_summary.time_curves(variants)[1], 2, folder / f"{tag}_by_time.png",
+                                 "wall-clock seconds (this machine)", names)
+        drawn += [(f"{tag}_by_step.png", "by_step"), (f"{tag}_by_time.png", "by_time")]
+    if study == "gradient_noise":
+        series = {"noise variance": sorted((v["metrics"]["noise_batch"], (study_summary.init_noise_ratio(v) or 0) ** 2)
+                                           for v in variants.values())}
+        figures.xy_lines(series, folder / f"{tag}_noise.png", "batch size of the measured gradients",
+                         "relative noise variance", logx=True, logy=True)
+        drawn.append((f"{tag}_noise.png", "noise"))
+    return drawn
+
+
+def study_section(number: int, study: str, spec: StudyConfig, reports: Path, runs: dict,
+                  params: Params, folder: Path) -> list[str]:
+    """The Markdown of one study: question, tables, figures with a how-to-read line, verdicts."""
+    summary = json.loads((reports / study / "summary.json").read_text())
+    findings = json.loads((reports / study / "findings.json").read_text())
+    lines = [f"## {number}. {study.replace('_', ' ').capitalize()}", "", f"> {spec.question.strip()}", ""]
+    for condition, variants in runs.items():
+        keys = {name: f"{name}/{condition}" if condition else name for name in variants}
+        entries = {name: summary[key] for name, key in keys.items()}
+        if condition:
+            lines += [f"### {condition}", ""]
+        lines += table(entries, spec.baseline) + [""]
+        for file, kind in study_figures(study, condition, variants, folder):
+            lines += [f"![{file}](figures/{file})", "", f"*How to read:* {HOW_TO_READ[kind]}", ""]
+    lines += extra_figures(study, summary, spec, folder)
+    lines += ["**Verdicts**", ""] + [f"- {v}" for v in verdicts.verdicts(study, summary, params.report, findings,
+                                                                  spec.baseline)] + [""]
+    return lines
+
+
+def extra_figures(study: str, summary: dict, spec: StudyConfig, folder: Path) -> list[str]:
+    """Figures that compare across conditions: gap bars, robust-loss bars, capacity lines."""
+    names = list(spec.vary)
+    if study == "regularization":
+        rows = [(n, summary[n]["generalization_gap"], None) for n in names]
+        figures.bars(rows, folder / "regularization_gap.png", "train minus validation accuracy", names)
+        return ["![regularization_gap.png](figures/regularization_gap.png)", "", f"*How to read:* {HOW_TO_READ['gap']}", ""]
+    if study == "regression_losses":
+        rows = [(key, e["test_metric"], e["test_metric_ci95"]) for key, e in summary.items()]
+        figures.bars(rows, folder / "regression_losses_test_mae.png", "test MAE (standardized)", names)
+        return ["![regression_losses_test_mae.png](figures/regression_losses_test_mae.png)", "",
+                f"*How to read:* {HOW_TO_READ['test_mae']}", ""]
+    if study == "capacity" and spec.conditions:
+        series = {n: [(spec.conditions[c].get("train_fraction"), summary[f"{n}/{c}"]["generalization_gap"])
+                      for c in spec.conditions] for n in names}
+        figures.xy_lines(series, folder / "capacity_gap.png", "share of the training split", "generalization gap")
+        return ["![capacity_gap.png](figures/capacity_gap.png)", "", f"*How to read:* {HOW_TO_READ['capacity']}", ""]
+    return []
+
+
+def foundations_section(params: Params, reports: Path, folder: Path) -> list[str]:
+    """Section 1: the perceptron, one neuron and an MLP on 2-D sets; probes and calibration. Its figures are
+    copied next to the others, so everything the report links is in one folder kept in git."""
+    summary = json.loads((reports / "foundations" / "summary.json").read_text())
+    for figure in sorted((reports / "foundations" / "figures").glob("*.png")):
+        shutil.copyfile(figure, folder / f"foundations_{figure.name}")
+    lines = ["## 1. Foundations", "", f"> {params.foundations.question.strip()}", "",
+             "| model | separable | XOR | two moons |", "|---|---|---|---|"]
+    for model in ("perceptron", "neuron", "mlp"):
+        cells = " | ".join(fmt(summary[model][name]["test_accuracy"]) for name in ("separable", "xor", "moons"))
+        lines.append(f"| {model} | {cells} |")
+    lines += ["", "*Test accuracy on a fresh draw from each generator, mean over seeds.*", ""]
+    probe = summary["probe"]
+    layers = sorted(key for key in probe if key.startswith("hidden_"))
+    lines += ["| linear probe on | at initialization | after training |", "|---|---|---|",
+              f"| raw input | {fmt(probe['input'])} | {fmt(probe['input'])} |"]
+    lines += [f"| {layer} | {fmt(probe[layer]['init'])} | {fmt(probe[layer]['final'])} |" for layer in layers] + [""]
+    for file, caption in (
+            ("boundaries.png", "Decision regions (color: P(class 1); black: the 0.5 boundary) of the perceptron, "
+                               "one sigmoid neuron and a one-hidden-layer MLP on XOR (top) and two moons (bottom)."),
+            ("boundary_forming.png", "The MLP's boundary on the moons as gradient descent goes on."),
+            ("probe_accuracy.png", "Validation accuracy of a logistic regression fitted on each hidden layer's "
+                                   "activations, per epoch; the flat line is the same probe on the raw input."),
+            ("projections.png", "The last hidden layer's validation activations projected on their first two "
+                                "principal components, at initialization, midway and at the end; colors are classes."),
+            ("reliability.png", "Accuracy against confidence of the softmax outputs on the test split; bars on "
+                                "the diagonal mean calibrated probabilities, below it overconfident ones.")):
+        lines += [f"![{file}](figures/foundations_{file})", "", f"*How to read:* {caption}", ""]
+    lines += ["**Verdicts**", ""] + [f"- {v}" for v in verdicts.foundations(summary)] + [""]
+    return lines
+
+
+def build(params: Params, reports: Path, data: Path, figure_dir: Path) -> str:
+    """Write every figure and return the report's Markdown."""
+    sources = {}
+    for spec in params.studies.values():
+        meta = json.loads((data / spec.dataset / "meta.json").read_text())
+        sources[spec.dataset] = f"`{spec.dataset}`: {meta['origin']} ({meta['source']})"
+    lines = ["# Results", "",
+             "Generated by the `report` stage of `dvc repro` from `reports/<study>/summary.json`; every number "
+             "below comes from the pipeline. Do not edit by hand.", "",
+             f"Seeds per setting: {len(params.defaults.seeds)} (unless a study sets its own). Data: "
+             + "; ".join(sources.values()) + ".", "",
+             "Accuracy is on validation or test splits; regression errors are in standard deviations of the target. "
+             "Intervals are 95% t-intervals over seeds; p-values are Welch's t-test against each study's baseline.",
+             "", "## Contents", ""]
+    lines += ["1. [Foundations](#1-foundations)"]
+    lines += [f"{i}. [{s.replace('_', ' ').capitalize()}](#{i}-{s.replace('_', '-')})"
+              for i, s in enumerate(params.studies, 2)] + [""]
+    with atomic.staged_dir(figure_dir) as folder:
+        lines += foundations_section(params, reports, folder)
+        for number, (study, spec) in enumerate(params.studies.items(), 2):
+            runs = load_study(params, study, reports / study / "runs")
+            lines += study_section(number, study, spec, reports, runs, params, folder)
+    return "\n".join(lines).rstrip() + "\n"

@@ -1,0 +1,173 @@
+"""Report figures with matplotlib: one color per variant across every figure, seed bands, log scales."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+from stages.analysis import replicates, study_summary  # noqa: E402
+from stages.common import atomic
+
+plt.rcParams.update({"font.size": 10, "axes.titlesize": 11, "legend.fontsize": 9, "figure.dpi": 110,
+                     "svg.hashsalt": "nnf", "axes.spines.top": False, "axes.spines.right": False})
+PALETTE = plt.get_cmap("tab10").colors
+
+
+def colors(names: list[str]) -> dict[str, tuple]:
+    """A fixed color per variant, by its position in the study's `vary` list."""
+    return {name: PALETTE[i % len(PALETTE)] for i, name in enumerate(names)}
+
+
+def save(fig, path: Path) -> None:
+    """Write a PNG atomically (no timestamp in the file, so reruns are byte-identical)."""
+    fig.tight_layout()
+    with atomic.staged_file(path, "wb") as handle:
+        fig.savefig(handle, format="png", metadata={"Software": None})
+    plt.close(fig)
+
+
+def learning_curves(variants: dict[str, dict], key: str, label: str, path: Path, log: bool = False) -> None:
+    """Mean over seeds with a ±1 std band, per variant, against epoch."""
+    fig, ax = plt.subplots(figsize=(7, 3.6))
+    palette = colors(list(variants))
+    for name, variant in variants.items():
+        curve = replicates.mean_curve(study_summary.histories(variant), key)
+        if not curve:
+            continue
+        epochs, mean, std = zip(*curve)
+        ax.plot(epochs, mean, color=palette[name], label=name, lw=1.6)
+        ax.fill_between(epochs, [m - s for m, s in zip(mean, std)], [m + s for m, s in zip(mean, std)],
+                        color=palette[name], alpha=0.18, lw=0)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(label)
+    if log:
+        ax.set_yscale("log")
+    ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
+    save(fig, path)
+
+
+def lr_curves(variants: dict[str, dict], path: Path) -> None:
+    """Final validation loss against learning rate (log axis), per variant; diverged points left out."""
+    fig, ax = plt.subplots(figsize=(7, 3.6))
+    palette = colors(list(variants))
+    for name, variant in variants.items():
+        points = sorted((p["setting"]["learning_rate"], p["val_loss"]) for p in variant["metrics"]["points"]
+                        if "learning_rate" in p["setting"] and p["val_loss"] is not None)
+        if points:
+            ax.plot(*zip(*points), marker="o", color=palette[name], label=name, lw=1.4)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("learning rate")
+    ax.set_ylabel("final validation loss")
+    ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
+    save(fig, path)
+
+
+def layer_norms(variants: dict[str, dict], key: str, path: Path, label: str) -> None:
+    """A per-layer quantity (log scale) against layer index, per variant."""
+    fig, ax = plt.subplots(figsize=(7, 3.6))
+    palette = colors(list(variants))
+    for name, variant in variants.items():
+        values = variant["metrics"].get(key) or []
+        pairs = [(i + 1, v) for i, v in enumerate(values) if v]
+        if pairs:
+            ax.plot(*zip(*pairs), marker="o", color=palette[name], label=name, lw=1.4)
+    ax.set_yscale("log")
+    ax.set_xlabel("hidden layer (1 = nearest the input)")
+    ax.set_ylabel(label)
+    ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
+    save(fig, path)
+
+
+def bars(rows: list[tuple[str, float | None, float | None]], path: Path, label: str, names: list[str]) -> None:
+    """Horizontal bars (value with a 95% interval where given), one per row, colored by variant."""
+    fig, ax = plt.subplots(figsize=(7, 0.45 * len(rows) + 1.2))
+    palette = colors(names)
+    shown = [(n, v, e) for n, v, e in rows if v is not None]
+    ax.barh([n for n, _, _ in shown], [v for _, v, _ in shown], xerr=[e or 0 for _, _, e in shown],
+            color=[palette.get(n.split("/")[0], PALETTE[0]) for n, _, _ in shown], capsize=3)
+    ax.invert_yaxis()
+    ax.axvline(0, color="black", lw=0.6)
+    ax.set_xlabel(label)
+    save(fig, path)
+
+
+def xy_lines(series: dict[str, list[tuple[float, float]]], path: Path, xlabel: str, ylabel: str,
+             logx: bool = False, logy: bool = False) -> None:
+    """One line per named series of (x, y) points; names are variants (colored consistently)."""
+    fig, ax = plt.subplots(figsize=(7, 3.6))
+    palette = colors(list(series))
+    for name, points in series.items():
+        points = [(x, y) for x, y in points if x is not None and y is not None]
+        if points:
+            ax.plot(*zip(*points), marker="o", color=palette[name], label=name, lw=1.4)
+    if logx:
+        ax.set_xscale("log")
+    if logy:
+        ax.set_yscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
+    save(fig, path)
+
+
+def boundaries(panels: list[tuple[str, callable, object]], path: Path, columns: int = 3) -> None:
+    """Decision regions: each panel is (title, P(class 1) on an (n, 2) grid, (x, y) points)."""
+    import numpy as np
+
+    rows = -(-len(panels) // columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(3.1 * columns, 2.9 * rows), squeeze=False)
+    for ax, (title, probability, (x, y)) in zip(axes.flat, panels):
+        pad = 0.5
+        gx, gy = np.meshgrid(np.linspace(x[:, 0].min() - pad, x[:, 0].max() + pad, 120),
+                             np.linspace(x[:, 1].min() - pad, x[:, 1].max() + pad, 120))
+        grid = probability(np.column_stack([gx.ravel(), gy.ravel()])).reshape(gx.shape)
+        ax.contourf(gx, gy, grid, levels=np.linspace(0, 1, 11), cmap="RdBu_r", alpha=0.55)
+        ax.contour(gx, gy, grid, levels=[0.5], colors="black", linewidths=1)
+        ax.scatter(x[:, 0], x[:, 1], c=[PALETTE[int(v)] for v in y], s=8, edgecolors="none")
+        ax.set_title(title, fontsize=10)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    for ax in list(axes.flat)[len(panels):]:
+        ax.axis("off")
+    save(fig, path)
+
+
+def projections(panels: list[tuple[str, object, object]], path: Path) -> None:
+    """2-D projections of hidden activations, one panel per (title, points (n, 2), labels (n,))."""
+    fig, axes = plt.subplots(1, len(panels), figsize=(3.2 * len(panels), 3.2), squeeze=False)
+    for ax, (title, points, labels) in zip(axes.flat, panels):
+        for label in sorted(set(labels.tolist())):
+            chosen = labels == label
+            ax.scatter(points[chosen, 0], points[chosen, 1], s=5, color=PALETTE[label % len(PALETTE)], label=str(label))
+        ax.set_title(title, fontsize=10)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    axes.flat[-1].legend(loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False, markerscale=3, title="class")
+    save(fig, path)
+
+
+def reliability_diagram(bins: list[dict], path: Path) -> None:
+    """Accuracy against confidence per bin; the diagonal is perfect calibration; bar width is the bin."""
+    fig, ax = plt.subplots(figsize=(4.6, 4.2))
+    ax.plot([0, 1], [0, 1], color="gray", lw=1, ls="--", label="perfectly calibrated")
+    ax.bar([b["lower"] for b in bins], [b["accuracy"] for b in bins], width=[b["upper"] - b["lower"] for b in bins],
+           align="edge", color=PALETTE[0], alpha=0.7, edgecolor="black", lw=0.5, label="accuracy in bin")
+    ax.plot([b["confidence"] for b in bins], [b["accuracy"] for b in bins], "o", color=PALETTE[1],
+            label="mean confidence in bin")
+    ax.set_xlabel("confidence (largest softmax probability)")
+    ax.set_ylabel("accuracy")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.legend(loc="upper left", frameon=False, fontsize=8)
+    save(fig, path)
+
+
+def progress_against(rows: list[list], x_column: int, path: Path, xlabel: str, names: list[str]) -> None:
+    """Validation loss (last column) against steps or seconds (x_column) from a long table
+    [variant, epoch, x, ..., val_loss], one line per variant, log x."""
+    series = {name: [(row[x_column], row[-1]) for row in rows if row[0] == name and row[x_column]] for name in names}
+    xy_lines(series, path, xlabel, "validation loss", logx=True, logy=True)

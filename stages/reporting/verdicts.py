@@ -1,0 +1,271 @@
+"""Verdicts: sentences computed from a study's summary with thresholds from params (no typed numbers)."""
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+from stages.config import ReportConfig
+from stages.common.registry import Registry
+
+ADAPTIVE = ("adagrad", "rmsprop", "adam")
+Summary = dict[str, dict]  # "variant" or "variant/condition" -> entry
+
+
+def fmt(value: float | None, digits: int = 3) -> str:
+    """A number as the report prints it; None as 'n/a'."""
+    if value is None:
+        return "n/a"
+    if value != 0 and (abs(value) < 1e-3 or abs(value) >= 1e4):
+        return f"{value:.{max(digits - 1, 1)}e}"
+    return f"{value:.{digits}g}"
+
+
+def split(summary: Summary) -> dict[str, Summary]:
+    """{condition: {variant: entry}}; a study without conditions has the single condition ''."""
+    groups: dict[str, Summary] = {}
+    for key, entry in summary.items():
+        variant, _, condition = key.partition("/")
+        groups.setdefault(condition, {})[variant] = entry
+    return groups
+
+
+def _better(entry: dict) -> float:
+    value = entry.get("val_metric")
+    if value is None:
+        return -math.inf
+    return value if entry.get("metric") == "accuracy" else -value
+
+
+def general(summary: Summary, cfg: ReportConfig, baseline: str) -> list[str]:
+    """Best variant and which differences from the baseline are significant, per condition."""
+    lines = []
+    for condition, entries in split(summary).items():
+        where = f" ({condition})" if condition else ""
+        best = max(entries, key=lambda name: _better(entries[name]))
+        e = entries[best]
+        lines.append(f"Best on validation{where}: **{best}**, {e['metric']} {fmt(e['val_metric'])} "
+                     f"± {fmt(e['val_metric_ci95'])} (95% interval over seeds).")
+        significant = [f"{name} ({fmt(x['diff_vs_baseline'])}, p={fmt(x['p_vs_baseline'], 2)})"
+                       for name, x in entries.items() if name != baseline and x["p_vs_baseline"] is not None
+                       and x["p_vs_baseline"] < cfg.significance]
+        unresolved = [name for name, x in entries.items() if name != baseline and name not in
+                      [s.split(" (")[0] for s in significant]]
+        if significant:
+            lines.append(f"Differs from the baseline {baseline}{where} at p < {cfg.significance}: "
+                         + "; ".join(significant) + ".")
+        if unresolved:
+            lines.append(f"Not distinguishable from {baseline}{where} with these seeds: {', '.join(unresolved)}.")
+    return lines
+
+
+def optimizers(summary: Summary, cfg: ReportConfig, findings: dict) -> list[str]:
+    entries = split(summary)[""]
+    lowest = min(entries, key=lambda n: entries[n]["train_loss"] if entries[n]["train_loss"] is not None else math.inf)
+    lines = [f"Lowest final training loss (the quantity Kingma & Ba compare): **{lowest}** "
+             f"({fmt(entries[lowest]['train_loss'])})" + (
+                 "; this agrees with their finding that Adam lowers the training cost fastest." if lowest == "adam"
+                 else f"; Adam reached {fmt(entries.get('adam', {}).get('train_loss'))}. This disagrees with "
+                      "Kingma & Ba's MNIST result on this small dataset.")]
+    reached = {n: e["epochs_to_target"] for n, e in entries.items() if e["epochs_to_target"] is not None}
+    if reached:
+        first = min(reached, key=reached.get)
+        lines.append(f"First to the target validation accuracy: **{first}** after {fmt(reached[first])} "
+                     f"epochs on average; never reached by: {', '.join(sorted(set(entries) - set(reached))) or 'none'}.")
+    rates = {n: e.get("best_learning_rate") for n, e in entries.items() if e.get("best_learning_rate")}
+    if rates:
+        spread = math.log10(max(rates.values()) / min(rates.values()))
+        lines.append("Best learning rates: " + ", ".join(f"{n} {fmt(r)}" for n, r in rates.items())
+                     + f"; they span {fmt(spread, 2)} decades"
+                     + (" (as Wilson et al. report, tuned rates differ by orders of magnitude)." if spread >= 1
+                        else " (less than the orders of magnitude Wilson et al. report)."))
+    widths = {n: e.get("lr_good_range_decades") for n, e in entries.items() if e.get("lr_good_range_decades") is not None}
+    adaptive = [w for n, w in widths.items() if n in ADAPTIVE]
+    plain = [w for n, w in widths.items() if n not in ADAPTIVE]
+    if adaptive and plain:
+        a, p = sum(adaptive) / len(adaptive), sum(plain) / len(plain)
+        lines.append(f"Range of learning rates within {cfg.lr_tolerance} of each optimizer's best: "
+                     f"{fmt(a, 2)} decades on average for the adaptive methods vs {fmt(p, 2)} for the SGD family; "
+                     + ("here the adaptive methods were the less sensitive. " if a > p else
+                        "here the adaptive methods were not the less sensitive. ")
+                     + "The literature makes no general claim either way (Schmidt et al. 2021).")
+    return lines
+
+
+def gradient_noise(summary: Summary, cfg: ReportConfig, findings: dict) -> list[str]:
+    slope = findings.get("all", {}).get("noise_slope")
+    lines = []
+    if slope is not None:
+        agrees = -1.3 <= slope <= -0.7
+        lines.append(f"Gradient-noise variance at initialization scales as batch size^{fmt(slope, 3)}; "
+                     f"theory (McCandlish et al. 2018) gives -1 for independent examples. "
+                     + ("The measurement agrees." if agrees else "The measurement departs from it."))
+    entries = split(summary)[""]
+    best = max(entries, key=lambda n: _better(entries[n]))
+    lines.append(f"For the same number of epochs, **{best}** reached the best validation accuracy; smaller "
+                 "batches take more steps per epoch, larger ones fewer but less noisy steps (see the per-step chart).")
+    return lines
+
+
+def _flags(summary: Summary, cfg: ReportConfig) -> dict[str, list[str]]:
+    flags: dict[str, list[str]] = {"vanishing": [], "exploding": [], "saturated": [], "dead": [], "diverged": []}
+    for key, e in summary.items():
+        ratio = e.get("grad_norm_first_over_last_init")
+        if ratio is not None and ratio < cfg.vanishing_ratio:
+            flags["vanishing"].append(f"{key} ({fmt(ratio)})")
+        if ratio is not None and ratio > cfg.exploding_ratio:
+            flags["exploding"].append(f"{key} ({fmt(ratio)})")
+        saturated = max(filter(None, [e.get("saturated_fraction_init"), e.get("saturated_fraction")]), default=None)
+        if saturated is not None and saturated > cfg.saturated_fraction:
+            flags["saturated"].append(f"{key} ({fmt(saturated, 2)})")
+        dead = max(filter(None, [e.get("dead_fraction_init"), e.get("dead_fraction")]), default=None)
+        if dead is not None and dead > cfg.dead_fraction:
+            flags["dead"].append(f"{key} ({fmt(dead, 2)})")
+        if e.get("diverged_runs"):
+            flags["diverged"].append(f"{key} ({e['diverged_runs']} runs)")
+    return flags
+
+
+def deep_nets(summary: Summary, cfg: ReportConfig, findings: dict) -> list[str]:
+    """Activations and initializers: vanishing, exploding, saturated and dead, by threshold."""
+    flags = _flags(summary, cfg)
+    text = {
+        "vanishing": f"Vanishing gradients at initialization (first/last hidden layer gradient norm below "
+                     f"{cfg.vanishing_ratio})",
+        "exploding": f"Exploding gradients at initialization (ratio above {fmt(cfg.exploding_ratio)})",
+        "saturated": f"Saturated units (share above {cfg.saturated_fraction})",
+        "dead": f"Dead ReLU units (share above {cfg.dead_fraction})",
+        "diverged": "Diverged runs of the chosen setting",
+    }
+    lines = [f"{text[k]}: {', '.join(v) if v else 'none'}." for k, v in flags.items()]
+    stuck = [k for k, e in summary.items() if e.get("epochs_to_target") is None and e.get("val_metric") is not None
+             and e.get("val_metric") < 0.5]
+    if stuck:
+        lines.append(f"Failed to learn (validation accuracy below 0.5): {', '.join(stuck)}.")
+    if not flags["saturated"]:
+        lines.append("No configuration saturated beyond the threshold: with Glorot-scaled weights the units stay "
+                     "in their sloped range, unlike Glorot & Bengio's 'standard' U[±1/√n] setup, where sigmoid's top "
+                     "layer saturated at once. Sigmoid's gradients still shrink, by at most 1/4 per layer.")
+    return lines
+
+
+def regression_losses(summary: Summary, cfg: ReportConfig, findings: dict) -> list[str]:
+    lines = []
+    for condition, entries in split(summary).items():
+        mse = entries.get("mse", {}).get("test_metric")
+        robust = {n: e["test_metric"] for n, e in entries.items() if n != "mse" and e["test_metric"] is not None}
+        if mse is None or not robust:
+            continue
+        better = [n for n, v in robust.items() if v < mse]
+        lines.append(f"{condition}: test MAE of mse {fmt(mse)} vs " + ", ".join(f"{n} {fmt(v)}" for n, v in robust.items())
+                     + ("." if condition != "outliers" else
+                        (f" — {', '.join(better)} kept the error lower, as Huber (1964) predicts for contaminated data."
+                         if better else " — the robust losses did not help here, contrary to Huber (1964).")))
+    return lines
+
+
+def regularization(summary: Summary, cfg: ReportConfig, findings: dict) -> list[str]:
+    entries = split(summary)[""]
+    lines = []
+    base = entries.get("none", {}).get("generalization_gap")
+    if base:
+        closed = {n: 1 - e["generalization_gap"] / base for n, e in entries.items()
+                  if n != "none" and e.get("generalization_gap") is not None}
+        lines.append(f"Unregularized gap between train and validation accuracy: {fmt(base)}"
+                     + (" (overfitting)" if base > cfg.overfit_gap else "") + ". Share of it closed: "
+                     + ", ".join(f"{n} {fmt(100 * c, 2)}%" for n, c in closed.items()) + ".")
+    l1, l2 = entries.get("l1", {}).get("weight_sparsity"), entries.get("l2", {}).get("weight_sparsity")
+    if l1 is not None and l2 is not None:
+        lines.append(f"Weights below 1% of their layer's largest: L1 {fmt(100 * l1, 3)}% vs L2 {fmt(100 * l2, 3)}%"
+                     + (" — L1 drives weights to zero, as expected." if l1 > l2 else
+                        " — L1 did not make the net sparser than L2 here."))
+    return lines
+
+
+def capacity(summary: Summary, cfg: ReportConfig, findings: dict) -> list[str]:
+    lines = []
+    for condition, entries in split(summary).items():
+        over = [n for n, e in entries.items() if (e.get("generalization_gap") or 0) > cfg.overfit_gap]
+        low = min(entries, key=lambda n: entries[n].get("train_metric") or 0)
+        lines.append(f"{condition}: overfitting (gap above {cfg.overfit_gap}): {', '.join(over) or 'none'}; "
+                     f"lowest training accuracy (most underfit): {low} ({fmt(entries[low].get('train_metric'))}).")
+    return lines
+
+
+
+
+def initializers(summary: Summary, cfg: ReportConfig, findings: dict) -> list[str]:
+    """Deep-net flags, then the cures: proper scaling against the failure controls, and clipping."""
+    lines = deep_nets(summary, cfg, findings)
+    for condition, entries in split(summary).items():
+        scaled = {n: e for n, e in entries.items() if n in ("glorot_uniform", "he_normal")}
+        if "glorot_uniform" in scaled and "he_normal" in scaled:
+            he = scaled["he_normal"]
+            lines.append(f"{condition}: Glorot {fmt(scaled['glorot_uniform']['val_metric'])} vs He "
+                         f"{fmt(he['val_metric'])} validation accuracy (p={fmt(he['p_vs_baseline'], 2)}); He et al. "
+                         "saw plain ReLU nets stall with Glorot-style scaling only at about 30 layers, and both "
+                         "trained at 22.")
+        raw, clipped = entries.get("normal_large"), entries.get("normal_large_clipped")
+        if raw and clipped:
+            lines.append(f"{condition}: N(0, 1) weights without clipping: {raw['diverged_runs']} diverged runs, "
+                         f"accuracy {fmt(raw['val_metric'])}; with gradient clipping: {clipped['diverged_runs']} "
+                         f"diverged, accuracy {fmt(clipped['val_metric'])}. "
+                         + ("Nothing diverged, so clipping had nothing to stop." if raw["diverged_runs"] == 0 else
+                            "Clipping stops the divergence but does not repair the scale of the weights."
+                            if clipped["diverged_runs"] < raw["diverged_runs"]
+                            else "Clipping did not prevent divergence here."))
+    return lines
+
+
+VERDICTS: Registry[Callable[[Summary, ReportConfig, dict], list[str]]] = Registry("study", {
+    "optimizers": optimizers, "gradient_noise": gradient_noise, "activations": deep_nets,
+    "initializers": initializers, "regression_losses": regression_losses, "regularization": regularization,
+    "capacity": capacity,
+})
+
+
+def verdicts(study: str, summary: Summary, cfg: ReportConfig, findings: dict, baseline: str) -> list[str]:
+    """The study's own verdicts (where it has any) and the general ones."""
+    own = VERDICTS.get(study)(summary, cfg, findings) if study in VERDICTS else []
+    return own + general(summary, cfg, baseline)
+
+
+def foundations(summary: dict) -> list[str]:
+    """The opening study's verdicts: the perceptron against its bound, XOR, and the probes."""
+    lines = []
+    separable, xor = summary["perceptron"]["separable"], summary["perceptron"]["xor"]
+    runs = separable["converged_runs"]
+    if separable["bound"] is not None:
+        within = separable["updates_max"] <= separable["bound"]
+        lines.append(f"On the separable set the perceptron converged in {runs} of {separable['runs']} runs after at most "
+                     f"{separable['updates_max']} updates; Novikoff's bound (R/γ)² is {fmt(separable['bound'])} "
+                     f"(R = {fmt(separable['radius'])}, γ = {fmt(separable['margin'])})"
+                     + (", and the count stays within it, as the theorem guarantees." if within else
+                        ": the count exceeds it, which the theorem forbids; the margin estimate is wrong."))
+    lines.append(f"On XOR no line separates the classes (best margin {fmt(xor['margin'])}): the perceptron "
+                 f"converged in {xor['converged_runs']} runs and was still making mistakes after "
+                 f"{xor['epochs_max']} epochs ({xor['updates_max']} updates)"
+                 + (f"; {xor['cycled_runs']} runs returned to an earlier weight vector, a cycle." if xor["cycled_runs"]
+                    else "; its weights wander in a bounded region without settling (the perceptron cycling "
+                         "theorem), though on real-valued data they never repeat exactly."))
+    neuron, mlp = summary["neuron"], summary["mlp"]
+    lines.append(f"A single sigmoid neuron trained by gradient descent: XOR test accuracy "
+                 f"{fmt(neuron['xor']['test_accuracy'])}, moons {fmt(neuron['moons']['test_accuracy'])}; "
+                 f"its boundary is still a line. One hidden layer: XOR {fmt(mlp['xor']['test_accuracy'])}, "
+                 f"moons {fmt(mlp['moons']['test_accuracy'])}.")
+    probe = summary["probe"]
+    last = max(key for key in probe if key.startswith("hidden_"))
+    gain = probe[last]["final"] - probe["input"]
+    lines.append(f"Linear probes on the 10-class set: raw input {fmt(probe['input'])}; {last} at initialization "
+                 f"{fmt(probe[last]['init'])}, after training {fmt(probe[last]['final'])} ± "
+                 f"{fmt(probe[last]['final_std'], 2)} (std over seeds). "
+                 + ("Training made the last hidden layer more linearly separable than the input."
+                    if gain > 0 else "Training did not make the last hidden layer more linearly separable than the "
+                                     "input here: a linear model on these pixels is already strong."))
+    calibration = summary["calibration"]
+    lines.append(f"Expected calibration error of the softmax outputs on the test split: {fmt(calibration['ece'])}; "
+                 f"mean confidence {fmt(calibration['mean_confidence'])} against accuracy "
+                 f"{fmt(calibration['accuracy'])} ("
+                 + ("calibrated on average" if abs(calibration["mean_confidence"] - calibration["accuracy"]) < 0.01
+                    else "overconfident on average" if calibration["mean_confidence"] > calibration["accuracy"]
+                    else "underconfident on average") + ").")
+    return lines

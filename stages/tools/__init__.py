@@ -1,0 +1,1 @@
+"""Developer tools (benchmark, pipeline timing, offline plot template); nothing imports them."""

@@ -1,0 +1,119 @@
+"""Time the pipeline (not a DVC stage): run `dvc repro`, then a no-op `dvc repro`, and report each stage's
+wall time, its in-process training time and the overhead (wall minus training).
+
+    python -m stages.tools.pipeline_timing [--force | --noop-only] [--out reports/pipeline_timing.json] [--readme README.md]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Iterable
+from pathlib import Path
+
+from stages.common import atomic
+from stages.tools.bench import update_readme
+
+# DVC's first line about a stage: "Running stage 'x':", "Stage 'x' didn't change, skipping", "Stage 'x' is cached".
+STAGE_LINE = re.compile(r"^(?:Running stage|Stage) '([^']+)'")
+README_START, README_END = "<!-- timing:start -->", "<!-- timing:end -->"
+
+
+def stage_walls(lines: Iterable[tuple[float, str]], start: float, end: float) -> tuple[float, dict[str, float]]:
+    """From timestamped lines of DVC's output: (seconds before the first stage, {stage: seconds from its
+    first line to the next stage's first line, or to `end`})."""
+    starts: list[tuple[float, str]] = []
+    for stamp, line in lines:
+        match = STAGE_LINE.match(line)
+        if match and all(name != match.group(1) for _, name in starts):
+            starts.append((stamp, match.group(1)))
+    if not starts:
+        return end - start, {}
+    bounds = [stamp for stamp, _ in starts[1:]] + [end]
+    return starts[0][0] - start, {name: stop - stamp for (stamp, name), stop in zip(starts, bounds)}
+
+
+def training_seconds(reports: Path) -> dict[str, float]:
+    """In-process training time per train stage, summed over its conditions' timing.json files."""
+    totals: dict[str, float] = {}
+    for timing in sorted(reports.glob("*/runs/*/**/timing.json")):
+        study, variant = timing.relative_to(reports).parts[:3:2]
+        stage = f"train_{study}@{variant}"
+        totals[stage] = totals.get(stage, 0.0) + json.loads(timing.read_text())["training_seconds"]
+    return totals
+
+
+def timed_repro(args: list[str], echo: bool = True) -> tuple[float, float, list[tuple[float, str]]]:
+    """Run `dvc repro ARGS`; return its start and end times and its output lines with their arrival times."""
+    lines: list[tuple[float, str]] = []
+    start = time.perf_counter()
+    with subprocess.Popen([sys.executable, "-m", "dvc", "repro", *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                          bufsize=1) as child:
+        for line in child.stdout:
+            lines.append((time.perf_counter(), line.rstrip("\n")))
+            if echo:
+                print(line, end="", flush=True)
+    end = time.perf_counter()
+    if child.returncode != 0:
+        raise SystemExit(f"dvc repro failed with exit code {child.returncode}")
+    return start, end, lines
+
+
+def summarize(before_first: float, walls: dict[str, float], training: dict[str, float], total: float) -> dict:
+    """Per stage and per stage group (the part of the name before '@'): wall, training and overhead seconds."""
+    stages = {name: {"wall_seconds": round(wall, 2), "training_seconds": round(training.get(name, 0.0), 2),
+                     "overhead_seconds": round(wall - training.get(name, 0.0), 2)} for name, wall in walls.items()}
+    groups: dict[str, dict] = {}
+    for name, entry in stages.items():
+        group = groups.setdefault(name.split("@")[0], {"stages": 0, "wall_seconds": 0.0, "training_seconds": 0.0,
+                                                       "overhead_seconds": 0.0})
+        group["stages"] += 1
+        for key in ("wall_seconds", "training_seconds", "overhead_seconds"):
+            group[key] = round(group[key] + entry[key], 2)
+    trained = sum(entry["training_seconds"] for entry in stages.values())
+    return {"total_seconds": round(total, 2), "dvc_before_first_stage_seconds": round(before_first, 2),
+            "training_seconds": round(trained, 2), "overhead_seconds": round(total - trained, 2),
+            "groups": groups, "stages": stages}
+
+
+def table(result: dict) -> str:
+    """The README's Markdown table of one timed run."""
+    lines = [f"Measured by `python -m stages.tools.pipeline_timing`: `dvc repro` took {result['total_seconds']:.0f} s, "
+             f"of which {result['training_seconds']:.0f} s was training inside the stages and "
+             f"{result['overhead_seconds']:.0f} s overhead (process start, imports, tracing, data loading, "
+             f"writing outputs, DVC's own work); a no-op `dvc repro` then took {result['noop_repro_seconds']:.1f} s.",
+             "", "| stages | count | wall (s) | training (s) | overhead (s) |", "|---|---|---|---|---|"]
+    for name, group in sorted(result["groups"].items(), key=lambda item: -item[1]["wall_seconds"]):
+        lines.append(f"| {name} | {group['stages']} | {group['wall_seconds']:.1f} | {group['training_seconds']:.1f} "
+                     f"| {group['overhead_seconds']:.1f} |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--force", action="store_true", help="rerun every stage (`dvc repro --force`)")
+    parser.add_argument("--out", type=Path, default=Path("reports/pipeline_timing.json"))
+    parser.add_argument("--readme", type=Path)
+    parser.add_argument("--noop-only", action="store_true", help="time only the no-op `dvc repro`, keeping the "
+                        "stage timings already in OUT")
+    args = parser.parse_args(argv)
+    if args.noop_only:
+        result = json.loads(args.out.read_text())
+    else:
+        start, end, lines = timed_repro(["--force"] if args.force else [])
+        before_first, walls = stage_walls(lines, start, end)
+        result = summarize(before_first, walls, training_seconds(Path("reports")), end - start)
+    noop_start, noop_end, _ = timed_repro([], echo=False)
+    result["noop_repro_seconds"] = round(noop_end - noop_start, 2)
+    atomic.write_text(args.out, json.dumps(result, indent=2, sort_keys=True) + "\n")
+    text = table(result)
+    if args.readme:
+        update_readme(args.readme, text, README_START, README_END)
+    print(text, file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
