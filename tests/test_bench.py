@@ -6,6 +6,8 @@ import subprocess
 import sys
 import time
 
+import psutil
+
 from stages.tools import bench
 
 
@@ -25,17 +27,20 @@ def test_tiny_benchmark_measures_every_workload_and_writes_the_table(processed, 
 
 
 def test_memory_is_summed_over_the_stage_and_its_workers():
-    code = "import subprocess, time; child = subprocess.Popen(['sleep', '30']); time.sleep(30)"
+    """The tree's memory counts a grandchild too: a parent that holds 200 MB in its child reads at least that."""
+    code = ("import subprocess, sys, time; child = subprocess.Popen([sys.executable, '-c', "
+            "'import time; block = bytearray(200 * 2**20); time.sleep(30)']); time.sleep(30)")
     parent = subprocess.Popen([sys.executable, "-c", code])
     try:
-        for _ in range(100):  # until the grandchild exists
-            tree = bench._process_tree(parent.pid)
-            if len(tree) == 2:
+        for _ in range(200):  # until the grandchild has allocated its block
+            if bench._tree_pss_kb(parent.pid) > 200 * 1024:
                 break
             time.sleep(0.05)
-        assert tree[0] == parent.pid and len(tree) == 2
-        assert bench._pss_kb(os.getpid()) > 10_000 and bench._pss_kb(-1) == 0
+        assert bench._tree_pss_kb(parent.pid) > 200 * 1024
+        assert bench._tree_pss_kb(os.getpid()) > 10_000
     finally:
-        for pid in reversed(bench._process_tree(parent.pid)):
-            os.kill(pid, 9)
+        for child in psutil.Process(parent.pid).children(recursive=True):
+            child.kill()
+        parent.kill()
         parent.wait()
+    assert bench._tree_pss_kb(parent.pid) == 0  # exited

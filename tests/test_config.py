@@ -48,14 +48,12 @@ def test_repo_params_are_valid():
     ("data.val_fraction", "big", "data.val_fraction: 'big': must be a valid number"),
     ("data.split_seed", -1, "data.split_seed: -1: must be greater than or equal to 0"),
     ("data.split_seed", 1.5, "data.split_seed: 1.5: must be a valid integer"),
-    ("data.source", DELETE, None),  # has a default
+    ("data.source", DELETE, "data.source: required key is missing"),  # params.yaml holds every value
+    ("defaults.momentum", DELETE, "defaults.momentum: required key is missing"),
     ("data.datasets", DELETE, "data.datasets: required key is missing"),
 ])
 def test_bad_values_are_named(path, value, expected):
     raw = with_change(path, value)
-    if expected is None:
-        config.parse(raw)
-        return
     with pytest.raises(ParamsError) as caught:
         config.parse(raw)
     message = str(caught.value)
@@ -195,3 +193,27 @@ def test_bad_defaults_are_named(path, value, expected):
     assert "\n" not in str(caught.value)
     if "lerning" in path:
         assert "(did you mean 'learning_rate'?)" in str(caught.value)
+
+
+def test_the_code_holds_no_default_of_its_own():
+    """params.yaml is the one place for every value: no config field has a default in code."""
+    models = [config.DataConfig, config.TrainConfig, config.StudyConfig, config.ReportConfig,
+              config.FoundationsConfig, config.Params]
+    with_default = [f"{model.__name__}.{name}" for model in models
+                    for name, field in model.model_fields.items() if not field.is_required()]
+    assert with_default == []
+
+
+def test_a_role_or_cure_naming_an_unknown_variant_is_a_params_error():
+    misspelled = with_change("studies.optimizers.roles", {"adaptive": ["adagrad", "rmsprops"]})
+    with pytest.raises(ParamsError, match=r"studies.optimizers.roles.adaptive\[1\]: 'rmsprops' is not one of: "
+                                          r"batch_gd, .*\(did you mean 'rmsprop'\?\)"):
+        config.parse(misspelled)
+    with pytest.raises(ParamsError, match=r"studies.initializers.cures.normal_large_clipped: 'normal_huge' is not"):
+        config.parse(with_change("studies.initializers.cures", {"normal_large_clipped": "normal_huge"}))
+
+
+def test_a_role_may_name_a_factor_value_left_out_of_vary():
+    """An experiment may train fewer variants (`-S studies.optimizers.vary=[minibatch_sgd,adam]`); roles stay valid."""
+    params = config.parse(with_change("studies.optimizers.vary", ["minibatch_sgd", "adam"]))
+    assert params.studies["optimizers"].roles["adaptive"] == ["adagrad", "rmsprop", "adam"]

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from stages.reference import backprop
-from stages.config import TrainConfig
+from tests.configs import train_config
 from stages.common.errors import ParamsError
 from stages.ingest.arrays import load_arrays
 
@@ -18,7 +18,7 @@ TASKS = {"fashion_mnist": "categorical_crossentropy", "breast_cancer": "binary_c
 
 def make(processed, dataset="fashion_mnist", xla=None, **changes) -> engine.Engine:
     settings = dict(dataset=dataset, loss=TASKS[dataset], hidden=[16, 16], epochs=2, seeds=[0], probe_size=64)
-    cfg = TrainConfig(**{**settings, **changes})
+    cfg = train_config(**{**settings, **changes})
     return engine.new_engine(cfg, load_arrays(processed / dataset, cfg), xla=xla)
 
 
@@ -133,7 +133,7 @@ def test_gradient_noise_recovers_the_per_example_covariance():
 def test_batch_larger_than_training_split_is_a_params_error(processed):
     from stages.nn.training import check_fits_data
 
-    cfg = TrainConfig(dataset="california_housing", loss="mse", batch_size=100000)
+    cfg = train_config(dataset="california_housing", loss="mse", batch_size=100000)
     with pytest.raises(ParamsError, match=r"params.yaml: studies.x \(variant y\): batch_size: 100000 is larger "
                                           r"than the 308 training rows of california_housing; allowed: 1\.\.308"):
         check_fits_data(cfg, "studies.x (variant y)", 308)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from stages.config import TrainConfig
+from tests.configs import train_config
 from stages.catalog.optimizers import OPTIMIZERS
 
 tf = pytest.importorskip("tensorflow")
@@ -24,7 +24,7 @@ def variables(seed: int) -> list[keras.Variable]:
 
 @pytest.mark.parametrize(("name", "settings"), CASES)
 def test_fused_steps_equal_keras_apply_gradients(name, settings):
-    cfg = TrainConfig(dataset="fashion_mnist", optimizer=name, learning_rate=0.05, **settings)
+    cfg = train_config(dataset="fashion_mnist", optimizer=name, learning_rate=0.05, **settings)
     fused_vars, keras_vars = variables(0), variables(0)
     fused = FusedOptimizer(OPTIMIZERS.get(name).build(cfg), fused_vars)
     reference = OPTIMIZERS.get(name).build(cfg)
@@ -40,7 +40,7 @@ def test_fused_steps_equal_keras_apply_gradients(name, settings):
 
 
 def test_reset_restores_the_initial_state_and_sets_the_learning_rate():
-    cfg = TrainConfig(dataset="fashion_mnist", optimizer="adagrad", learning_rate=0.1)
+    cfg = train_config(dataset="fashion_mnist", optimizer="adagrad", learning_rate=0.1)
     fused = FusedOptimizer(OPTIMIZERS.get("adagrad").build(cfg), variables(0))
     fused.apply([tf.ones([5, 3]), tf.ones([3])])
     fused.reset(0.25)

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from stages.reference import backprop
-from stages.config import TrainConfig
+from tests.configs import train_config
 from stages.catalog.losses import LOSSES
 from stages.catalog.tasks import head_for
 
@@ -68,8 +68,8 @@ def relative_error(a: np.ndarray, b: np.ndarray) -> float:
 @pytest.mark.parametrize("activation", ACTIVATIONS)
 @pytest.mark.parametrize("task, loss", CASES)
 def test_numpy_gradients_equal_tensorflow(activation, task, loss):
-    cfg = TrainConfig(dataset="fashion_mnist", hidden=[6, 5], activation=activation, loss=loss,
-                      initializer="glorot_normal", negative_slope=0.1, huber_delta=0.7)
+    cfg = train_config(dataset="fashion_mnist", hidden=[6, 5], activation=activation, loss=loss,
+                       initializer="glorot_normal", negative_slope=0.1, huber_delta=0.7)
     x, target, head = problem(task, loss)
     layers, tf_loss, tf_grads = keras_gradients(cfg, x, target, head)
     np_loss, np_grads = backprop.loss_and_gradients(layers, x, target, activation=activation, loss=loss,

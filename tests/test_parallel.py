@@ -8,6 +8,7 @@ import pytest
 
 from stages.nn import parallel, runtime
 from stages.common.errors import UserError
+from tests.configs import train_config
 from tests.conftest import REPO, run
 
 
@@ -61,13 +62,12 @@ def test_worker_count_follows_the_step_size_and_the_override(monkeypatch):
 def test_after_tensorflow_started_the_runs_stay_in_process(processed):
     import tensorflow as tf
 
-    from stages.config import TrainConfig
     from stages.ingest.arrays import load_arrays
 
     tf.constant(0.0).numpy()  # start the runtime: forking now would copy its threads' locks
     assert not parallel.forkable()
-    cfg = TrainConfig(dataset="breast_cancer", loss="binary_crossentropy", hidden=[4], epochs=1, seeds=[0, 1],
-                      diagnostics=False, target=None)
+    cfg = train_config(dataset="breast_cancer", loss="binary_crossentropy", hidden=[4], epochs=1, seeds=[0, 1],
+                       diagnostics=False)
     runs, workers = parallel.train_runs(cfg, load_arrays(processed / "breast_cancer", cfg), [({}, 1), ({}, 0)],
                                         workers=2)
     assert workers == 1 and [r.seed for r in runs] == [1, 0]

@@ -141,6 +141,26 @@ def test_second_repro_does_nothing(reproduced):
     assert "Running stage" not in result.stdout
 
 
+@pytest.mark.parametrize("module", ["stages/nn/step.py", "stages/reporting/verdicts.py", "stages/tools/bench.py"])
+def test_editing_code_makes_exactly_its_importers_stale(reproduced, module):
+    """An edit to a module re-runs every stage that imports it (dvc status lists them) and no other."""
+    from tests.imports import closure
+
+    stages = yaml.safe_load((reproduced / "dvc.yaml").read_text())["stages"]
+    commands = {name: re.search(r"-m (stages[\w.]*)", stage["cmd"]).group(1) for name, stage in stages.items()}
+    expected = {name for name, command in commands.items() if Path(module) in closure(command)}
+    path = reproduced / module
+    original = path.read_text()
+    try:
+        path.write_text(original + "\n# an edit\n")
+        status = json.loads(dvc("status", "--json", cwd=reproduced).stdout or "{}")
+    finally:
+        path.write_text(original)
+    listed = {name.split("@")[0] for name in status}
+    assert listed == expected, module
+    assert json.loads(dvc("status", "--json", cwd=reproduced).stdout or "{}") == {}
+
+
 def test_training_is_byte_identical_on_rerun(reproduced):
     outputs = []
     study, variant = "classification_losses", TINY_VARY["classification_losses"][0]

@@ -8,7 +8,7 @@ from scipy import stats
 
 from stages.analysis import replicates, statistics
 from stages.reporting import verdicts
-from stages.config import ReportConfig
+from tests.configs import PARAMS, report_config
 
 
 def test_ci95_is_the_t_interval():
@@ -50,28 +50,51 @@ def entry(**values) -> dict:
 
 
 def test_vanishing_and_dead_units_are_flagged_by_threshold():
-    cfg = ReportConfig(vanishing_ratio=0.01, dead_fraction=0.3)
+    cfg = report_config(vanishing_ratio=0.01, dead_fraction=0.3)
     summary = {"sigmoid/deep": entry(grad_norm_first_over_last_init=1e-5, val_metric=0.1),
                "relu/deep": entry(grad_norm_first_over_last_init=0.5, dead_fraction=0.6)}
-    text = "\n".join(verdicts.deep_nets(summary, cfg, {}))
+    text = "\n".join(verdicts.deep_nets(summary, cfg, {}, PARAMS.studies["activations"]))
     assert "Vanishing gradients at initialization (first/last hidden layer gradient norm below 0.01): sigmoid/deep" in text
     assert "Dead ReLU units (share above 0.3): relu/deep (0.6)" in text
     assert "Failed to learn (validation accuracy below 0.5): sigmoid/deep" in text
 
 
 def test_optimizer_verdict_says_whether_it_agrees_with_kingma_and_ba():
-    cfg = ReportConfig()
+    cfg = report_config()
     agreeing = {"adam": entry(train_loss=0.01), "minibatch_sgd": entry(train_loss=0.2)}
-    assert "agrees with their finding" in verdicts.optimizers(agreeing, cfg, {})[0]
+    assert "agrees with their finding" in verdicts.optimizers(agreeing, cfg, {}, PARAMS.studies["optimizers"])[0]
     disagreeing = {"adam": entry(train_loss=0.3), "minibatch_sgd": entry(train_loss=0.2)}
-    assert "disagrees with Kingma & Ba" in verdicts.optimizers(disagreeing, cfg, {})[0]
+    assert "disagrees with Kingma & Ba" in verdicts.optimizers(disagreeing, cfg, {}, PARAMS.studies["optimizers"])[0]
 
 
 def test_general_verdict_names_significant_differences():
-    cfg = ReportConfig(significance=0.05)
+    cfg = report_config(significance=0.05)
     summary = {"a": entry(p_vs_baseline=None), "b": entry(val_metric=0.95, p_vs_baseline=0.01, diff_vs_baseline=0.05),
                "c": entry(p_vs_baseline=0.4)}
     text = "\n".join(verdicts.general(summary, cfg, "a"))
     assert "Best on validation: **b**" in text
     assert "Differs from the baseline a at p < 0.05: b (0.05, p=0.01)" in text
     assert "Not distinguishable from a with these seeds: c" in text
+
+
+def test_verdicts_find_their_variants_through_roles_not_names():
+    """A study whose params give the roles to other variant names gets the same verdicts."""
+    spec = PARAMS.studies["optimizers"].model_copy(update={"roles": {"claimed_fastest": ["adam_v2"],
+                                                                     "adaptive": ["adam_v2"]}})
+    summary = {"adam_v2": entry(train_loss=0.01, lr_good_range_decades=1.0), "sgd_plain": entry(train_loss=0.2,
+                                                                                                lr_good_range_decades=0.5)}
+    lines = verdicts.optimizers(summary, report_config(), {}, spec)
+    assert "**adam_v2**" in lines[0] and "agrees with their finding" in lines[0]
+    assert any("adaptive methods (adam_v2)" in line and "were the less sensitive" in line for line in lines)
+
+
+def test_a_role_whose_variant_was_not_trained_is_reported_not_dropped():
+    spec = PARAMS.studies["optimizers"]
+    summary = {"minibatch_sgd": entry(train_loss=0.2), "sgd": entry(train_loss=0.1)}  # no adam, no adaptive method
+    text = "\n".join(verdicts.optimizers(summary, report_config(), {}, spec))
+    assert "No verdict on the `claimed_fastest` role: adam was not trained in this run." in text
+    assert "No verdict on the `adaptive` role: adagrad, rmsprop, adam were not trained in this run." in text
+    cures = PARAMS.studies["initializers"]
+    lines = verdicts.initializers({"normal_large_clipped/relu": entry()}, report_config(), {}, cures)
+    assert "relu: no verdict on the cure normal_large_clipped for normal_large: normal_large was not trained" \
+        in "\n".join(lines)

@@ -30,6 +30,11 @@ TASKS: Registry[TaskSpec] = Registry("task", {
 })
 
 
+def by_metric(metric: str) -> TaskSpec:
+    """The task whose metric is called `metric` (summaries record the metric's name, not the task)."""
+    return next(spec for name in TASKS.names if (spec := TASKS.get(name)).metric == metric)
+
+
 @dataclass(frozen=True)
 class Head:
     """The output layer: units, activation, and how targets are encoded for the loss."""

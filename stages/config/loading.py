@@ -11,7 +11,7 @@ from pydantic import ValidationError
 from stages.common.errors import ParamsError
 from stages.config.messages import describe, kind_of
 from stages.config.schema import PARAMS_FILE, Params
-from stages.config.studies import check_experiment, representation_config, study_configs
+from stages.config.studies import check_experiment, check_roles, representation_config, study_configs
 
 
 class _Loader(yaml.SafeLoader):
@@ -58,5 +58,6 @@ def parse(raw: Any, source: str = str(PARAMS_FILE)) -> Params:
     for name in params.studies:
         for variant in params.studies[name].vary:
             study_configs(params, name, variant, source)
+        check_roles(params, name, source)
     representation_config(params, source)
     return params

@@ -36,7 +36,8 @@ def unique(values: list) -> list:
 
 
 class Frozen(BaseModel):
-    """Base of every config object: immutable, strictly typed, unknown keys rejected."""
+    """Base of every config object: immutable, strictly typed, unknown keys rejected, every key required
+    (params.yaml is the one place that holds a value; code holds none)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
@@ -48,15 +49,15 @@ Fraction = Annotated[float, Field(gt=0, lt=1)]
 class DataConfig(Frozen):
     """Where the data comes from and how it is split."""
 
-    source: Annotated[str, one_of(("offline", "kaggle"))] = "offline"
+    source: Annotated[str, one_of(("offline", "kaggle"))]
     datasets: Annotated[list[DatasetName], Field(min_length=1), AfterValidator(unique)]
-    val_fraction: Annotated[float, Field(gt=0, le=0.5)] = 0.15
-    test_fraction: Annotated[float, Field(gt=0, le=0.5)] = 0.15  # when the source ships no test file
-    split_seed: Annotated[int, Field(ge=0)] = 0
-    max_download_mb: Annotated[float, Field(gt=0)] = 2048  # cap on an archive's uncompressed size
-    download_retries: Annotated[int, Field(ge=0, le=10)] = 3  # on 429 and 5xx, with backoff
-    download_timeout_s: Annotated[float, Field(gt=0)] = 60  # per request; a stalled server fails
-    download_backoff_s: Annotated[float, Field(ge=0)] = 2  # first retry's wait; doubles each retry
+    val_fraction: Annotated[float, Field(gt=0, le=0.5)]
+    test_fraction: Annotated[float, Field(gt=0, le=0.5)]  # when the source ships no test file
+    split_seed: Annotated[int, Field(ge=0)]
+    max_download_mb: Annotated[float, Field(gt=0)]  # cap on an archive's uncompressed size
+    download_retries: Annotated[int, Field(ge=0, le=10)]  # on 429 and 5xx, with backoff
+    download_timeout_s: Annotated[float, Field(gt=0)]  # per request; a stalled server fails
+    download_backoff_s: Annotated[float, Field(ge=0)]  # first retry's wait; doubles each retry
 
 
 # Settings a variant may sweep inside one process: the engine holds them in variables, so every
@@ -70,38 +71,38 @@ class TrainConfig(Frozen):
     """One experiment: network, loss, optimizer, schedule and replicates (Keras names throughout)."""
 
     dataset: DatasetName
-    train_fraction: Annotated[float, Field(gt=0, le=1)] = 1.0  # share of the training split used
-    outlier_share: Annotated[float, Field(ge=0, lt=1)] = 0.0  # regression: training targets corrupted
-    outlier_scale: PositiveFloat = 8.0  # how far those targets move up, in target standard deviations
-    hidden: Annotated[list[Annotated[int, Field(ge=1, le=65536)]], Field(max_length=64)] = [128, 128]
-    activation: Annotated[str, one_of(ACTIVATIONS.names)] = "relu"
-    negative_slope: UnitInterval = 0.01  # leaky_relu only
-    initializer: Annotated[str, one_of(INITIALIZERS.names)] = "he_normal"
-    init_stddev: PositiveFloat = 0.05  # random_normal only
-    regularizer: Annotated[str, one_of(REGULARIZERS.names)] = "none"
-    l1: Annotated[float, Field(ge=0)] = 0.0
-    l2: Annotated[float, Field(ge=0)] = 0.0
-    dropout: UnitInterval = 0.0  # after every hidden layer
-    loss: Annotated[str, one_of(LOSSES.names)] = "categorical_crossentropy"
-    huber_delta: PositiveFloat = 1.0  # in standardized target units
-    optimizer: Annotated[str, one_of(OPTIMIZERS.names)] = "adam"
-    learning_rate: PositiveFloat = 0.001
-    momentum: UnitInterval = 0.9  # momentum only
-    nesterov: bool = False  # momentum only
-    rho: Annotated[float, Field(gt=0, lt=1)] = 0.9  # rmsprop only
-    beta_1: UnitInterval = 0.9  # adam only
-    beta_2: UnitInterval = 0.999  # adam only
-    epsilon: PositiveFloat = 1e-7  # adagrad, rmsprop, adam
-    global_clipnorm: PositiveFloat | None = None  # clip the gradient's global norm; None: no clipping
-    batch_size: Annotated[int, Field(ge=1)] = 32  # minibatch_sgd, momentum, adagrad, rmsprop, adam
-    epochs: Annotated[int, Field(ge=1, le=100000)] = 30
-    seeds: Annotated[list[Annotated[int, Field(ge=0)]], Field(min_length=1), AfterValidator(unique)] = [0, 1, 2]
+    train_fraction: Annotated[float, Field(gt=0, le=1)]  # share of the training split used
+    outlier_share: Annotated[float, Field(ge=0, lt=1)]  # regression: training targets corrupted
+    outlier_scale: PositiveFloat  # how far those targets move up, in target standard deviations
+    hidden: Annotated[list[Annotated[int, Field(ge=1, le=65536)]], Field(max_length=64)]
+    activation: Annotated[str, one_of(ACTIVATIONS.names)]
+    negative_slope: UnitInterval  # leaky_relu only
+    initializer: Annotated[str, one_of(INITIALIZERS.names)]
+    init_stddev: PositiveFloat  # random_normal only
+    regularizer: Annotated[str, one_of(REGULARIZERS.names)]
+    l1: Annotated[float, Field(ge=0)]
+    l2: Annotated[float, Field(ge=0)]
+    dropout: UnitInterval  # after every hidden layer
+    loss: Annotated[str, one_of(LOSSES.names)]
+    huber_delta: PositiveFloat  # in standardized target units
+    optimizer: Annotated[str, one_of(OPTIMIZERS.names)]
+    learning_rate: PositiveFloat
+    momentum: UnitInterval  # momentum only
+    nesterov: bool  # momentum only
+    rho: Annotated[float, Field(gt=0, lt=1)]  # rmsprop only
+    beta_1: UnitInterval  # adam only
+    beta_2: UnitInterval  # adam only
+    epsilon: PositiveFloat  # adagrad, rmsprop, adam
+    global_clipnorm: PositiveFloat | None  # clip the gradient's global norm; None: no clipping
+    batch_size: Annotated[int, Field(ge=1)]  # minibatch_sgd, momentum, adagrad, rmsprop, adam
+    epochs: Annotated[int, Field(ge=1, le=100000)]
+    seeds: Annotated[list[Annotated[int, Field(ge=0)]], Field(min_length=1), AfterValidator(unique)]
     # Inner sweep: each listed setting's values are tried (all combinations); the best on validation wins.
     sweep: dict[Annotated[str, one_of(SWEEPABLE)],
-                Annotated[list[float], Field(min_length=1), AfterValidator(unique)]] = {}
-    target: float | None = None  # validation metric that counts as "reached" for epochs_to_target
-    diagnostics: bool = True  # per-epoch gradient, dead/saturated-unit and noise measurements
-    probe_size: Annotated[int, Field(ge=2)] = 256  # examples in the fixed diagnostic probe batch
+                Annotated[list[float], Field(min_length=1), AfterValidator(unique)]]
+    target: float | None  # validation metric that counts as "reached" for epochs_to_target
+    diagnostics: bool  # per-epoch gradient, dead/saturated-unit and noise measurements
+    probe_size: Annotated[int, Field(ge=2)]  # examples in the fixed diagnostic probe batch
 
     def points(self) -> list[dict[str, float]]:
         """Every combination of the sweep's values, in params order ([{}] when nothing is swept)."""
@@ -135,38 +136,41 @@ class StudyConfig(Frozen):
     set: Overrides  # study-wide changes to the defaults (may include sweep)
     variants: dict[Name, Overrides]  # variants that change more than the factor
     conditions: dict[Name, Overrides]  # every variant is trained under each (e.g. shallow, deep)
+    # What variants stand for in the study's own verdicts, so that no verdict names a variant in code:
+    roles: dict[Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")], Annotated[list[Name], Field(min_length=1)]]
+    cures: dict[Name, Name]  # a variant that should repair a failure -> the variant that shows the failure
 
 
 class ReportConfig(Frozen):
     """Thresholds that turn measurements into the report's verdicts."""
 
-    significance: Annotated[float, Field(gt=0, lt=1)] = 0.05  # p-value below which a difference counts
-    lr_tolerance: Annotated[float, Field(ge=0)] = 0.02  # metric distance from the best that is still "good"
-    vanishing_ratio: Annotated[float, Field(gt=0, lt=1)] = 0.01  # first/last layer gradient norm below this
-    exploding_ratio: Annotated[float, Field(gt=1)] = 100.0  # first/last layer gradient norm above this
-    dead_fraction: Annotated[float, Field(gt=0, le=1)] = 0.3  # share of dead ReLU units that is a failure
-    saturated_fraction: Annotated[float, Field(gt=0, le=1)] = 0.3  # share of saturated units that is a failure
-    overfit_gap: Annotated[float, Field(ge=0)] = 0.05  # train minus validation metric that is overfitting
+    significance: Annotated[float, Field(gt=0, lt=1)]  # p-value below which a difference counts
+    lr_tolerance: Annotated[float, Field(ge=0)]  # metric distance from the best that is still "good"
+    vanishing_ratio: Annotated[float, Field(gt=0, lt=1)]  # first/last layer gradient norm below this
+    exploding_ratio: Annotated[float, Field(gt=1)]  # first/last layer gradient norm above this
+    dead_fraction: Annotated[float, Field(gt=0, le=1)]  # share of dead ReLU units that is a failure
+    saturated_fraction: Annotated[float, Field(gt=0, le=1)]  # share of saturated units that is a failure
+    overfit_gap: Annotated[float, Field(ge=0)]  # train minus validation metric that is overfitting
 
 
 class FoundationsConfig(Frozen):
     """The opening study: a perceptron, one neuron and a small MLP on 2-D sets; what hidden layers learn."""
 
     question: str
-    samples: Annotated[int, Field(ge=8, le=100000)] = 200  # points per synthetic set
-    data_seed: Annotated[int, Field(ge=0)] = 0
-    spread: PositiveFloat = 0.3  # standard deviation of the separable and XOR blobs
-    moons_noise: Annotated[float, Field(ge=0, lt=1)] = 0.15
-    perceptron_epochs: Annotated[int, Field(ge=1)] = 100  # the perceptron stops here if it never converges
-    gd_epochs: Annotated[int, Field(ge=1)] = 2000  # full-batch gradient descent steps, neuron and MLP
-    neuron_learning_rate: PositiveFloat = 1.0
-    mlp_hidden: Annotated[int, Field(ge=1)] = 16
-    mlp_activation: Annotated[str, one_of(ACTIVATIONS.names)] = "tanh"
-    mlp_learning_rate: PositiveFloat = 0.5
-    boundary_epochs: Annotated[list[Annotated[int, Field(ge=0)]], Field(min_length=1)] = [0, 20, 200, 2000]
+    samples: Annotated[int, Field(ge=8, le=100000)]  # points per synthetic set
+    data_seed: Annotated[int, Field(ge=0)]
+    spread: PositiveFloat  # standard deviation of the separable and XOR blobs
+    moons_noise: Annotated[float, Field(ge=0, lt=1)]
+    perceptron_epochs: Annotated[int, Field(ge=1)]  # the perceptron stops here if it never converges
+    gd_epochs: Annotated[int, Field(ge=1)]  # full-batch gradient descent steps, neuron and MLP
+    neuron_learning_rate: PositiveFloat
+    mlp_hidden: Annotated[int, Field(ge=1)]
+    mlp_activation: Annotated[str, one_of(ACTIVATIONS.names)]
+    mlp_learning_rate: PositiveFloat
+    boundary_epochs: Annotated[list[Annotated[int, Field(ge=0)]], Field(min_length=1)]
     representation: Overrides  # changes to the defaults for the network whose hidden layers are probed
-    probe_epochs: Annotated[list[Annotated[int, Field(ge=0)]], Field(min_length=1)] = [0, 1, 2, 5, 10, 20]
-    calibration_bins: Annotated[int, Field(ge=2, le=100)] = 10
+    probe_epochs: Annotated[list[Annotated[int, Field(ge=0)]], Field(min_length=1)]
+    calibration_bins: Annotated[int, Field(ge=2, le=100)]
 
 
 class Params(Frozen):
@@ -175,5 +179,5 @@ class Params(Frozen):
     data: DataConfig
     defaults: TrainConfig
     foundations: FoundationsConfig
-    report: ReportConfig = ReportConfig()
-    studies: dict[Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")], StudyConfig] = {}
+    report: ReportConfig
+    studies: dict[Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")], StudyConfig]

@@ -5,6 +5,7 @@ from pydantic import ValidationError
 
 from stages.catalog.datasets import DATASETS
 from stages.catalog.losses import LOSSES
+from stages.catalog.tasks import TASKS
 from stages.common.errors import ParamsError
 from stages.common.registry import not_one_of
 from stages.config.messages import describe
@@ -70,6 +71,31 @@ def study_configs(params: Params, study: str, variant: str,
     return configs
 
 
+def with_changes(base: TrainConfig, **changes) -> TrainConfig:
+    """`base` with some keys changed, validated as a whole (for tools and tests that start from the defaults)."""
+    return TrainConfig.model_validate({**base.model_dump(), **changes})
+
+
+def check_roles(params: Params, study: str, source: str = str(PARAMS_FILE)) -> None:
+    """Every variant a role or cure names is one the study could train: in `vary`, in `variants`, or a value of
+    its factor (so a variant left out of an experiment's `vary` is fine, a misspelled one is not)."""
+    spec = get_study(params, study, source)
+    where = f"studies.{study}"
+    named = [(f"{where}.roles.{role}[{i}]", name) for role, names in spec.roles.items() for i, name in enumerate(names)]
+    named += [(f"{where}.cures.{cure}", cure) for cure in spec.cures]
+    named += [(f"{where}.cures.{cure}", failure) for cure, failure in spec.cures.items()]
+    for path, name in named:
+        if name in spec.vary or name in spec.variants:
+            continue
+        if spec.factor is not None:
+            try:
+                TrainConfig.model_validate({**params.defaults.model_dump(), spec.factor: name})
+                continue
+            except ValidationError:
+                pass
+        raise ParamsError(f"{source}: {path}: {not_one_of(name, dict.fromkeys([*spec.vary, *spec.variants]))}")
+
+
 def _merge(base: dict, overrides: dict, path: str, source: str, exact: bool = False) -> dict:
     """Overrides over a valid TrainConfig dict; a bad key or value is named under `path`."""
     merged = {**base, **overrides}
@@ -95,7 +121,7 @@ def check_experiment(cfg: TrainConfig, path: str, data: DataConfig, source: str)
         fitting = [name for name in LOSSES.names if task in LOSSES.get(name).tasks]
         raise ParamsError(f"{source}: {path}.loss: {cfg.loss!r} does not fit {cfg.dataset} ({task}); "
                           f"allowed: {', '.join(fitting)}")
-    if cfg.outlier_share > 0 and task != "regression":
+    if cfg.outlier_share > 0 and TASKS.get(task).classes:
         raise ParamsError(f"{source}: {path}.outlier_share: {cfg.outlier_share} needs a regression dataset; "
                           f"{cfg.dataset} is {task}")
     for key, values in cfg.sweep.items():

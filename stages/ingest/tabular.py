@@ -14,6 +14,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from stages.catalog.datasets import DatasetSpec, TableSchema
+from stages.catalog.tasks import TASKS
 from stages.common.errors import DataError
 
 SPLITS = ("train", "val", "test")
@@ -58,10 +59,10 @@ def read_table(path: Path, schema: TableSchema, task: str) -> pd.DataFrame:
     if frame[schema.target].isna().any():
         raise DataError(f"{path}: target column {schema.target!r} has {frame[schema.target].isna().sum()} "
                         "empty values")
-    if task != "regression" and frame[schema.target].nunique() < 2:
+    if TASKS.get(task).classes and frame[schema.target].nunique() < 2:
         raise DataError(f"{path}: target column {schema.target!r} has a single class "
                         f"({frame[schema.target].iloc[0]!r}); a classifier needs two or more")
-    if task == "regression" and not pd.api.types.is_numeric_dtype(frame[schema.target]):
+    if not TASKS.get(task).classes and not pd.api.types.is_numeric_dtype(frame[schema.target]):
         raise DataError(f"{path}: target column {schema.target!r} must be numeric for regression")
     _check_features(frame, schema, path)
     return frame
@@ -88,7 +89,7 @@ def _check_features(frame: pd.DataFrame, schema: TableSchema, path: Path) -> Non
 def split_frames(train: pd.DataFrame, test: pd.DataFrame | None, spec: DatasetSpec, target: str,
                  val_fraction: float, test_fraction: float, seed: int) -> dict[str, pd.DataFrame]:
     """Split into train/val/test (stratified for classification); a shipped test file is kept as is."""
-    stratify = spec.task != "regression"
+    stratify = TASKS.get(spec.task).classes
 
     def cut(frame: pd.DataFrame, fraction: float) -> tuple[pd.DataFrame, pd.DataFrame]:
         labels = frame[target] if stratify else None
@@ -135,7 +136,7 @@ def fit_transform(frames: dict[str, pd.DataFrame], spec: DatasetSpec, schema: Ta
 
 def _target_encoder(train_target: pd.Series, spec: DatasetSpec, schema: TableSchema):
     """Labels -> 0..K-1 by the training split's classes; regression targets standardized on train."""
-    if spec.task == "regression":
+    if not TASKS.get(spec.task).classes:
         mean, std = float(train_target.mean()), float(train_target.std(ddof=0))
 
         def encode(values: pd.Series, split: str) -> np.ndarray:

@@ -24,11 +24,6 @@ def saturated_fraction(activations: tf.Tensor, activation: str) -> tf.Tensor:
     return tf.reduce_mean(tf.cast(relative_slope < SATURATION_SLOPE, tf.float32))
 
 
-def global_norm(tensors: list[tf.Tensor]) -> tf.Tensor:
-    """L2 norm of a list of tensors taken as one vector."""
-    return tf.sqrt(tf.add_n([tf.reduce_sum(tf.square(t)) for t in tensors]))
-
-
 def gradient_noise(full_squared_norm: tf.Tensor, spread: tf.Tensor, batch_size: int,
                    population: int) -> tuple[tf.Tensor, tf.Tensor]:
     """Noise of mini-batch gradients G_B around the full-batch gradient G of a `population` set.

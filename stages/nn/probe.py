@@ -57,7 +57,7 @@ class Probe:
 
         _, spread = tf.while_loop(lambda batch, _: batch < NOISE_BATCHES, add_batch,
                                   (tf.constant(0), tf.constant(0.0)))
-        ratio, scale = diagnostics.gradient_noise(tf.square(diagnostics.global_norm(full)),
+        ratio, scale = diagnostics.gradient_noise(tf.square(tf.linalg.global_norm(full)),
                                                   spread / NOISE_BATCHES, self.noise_batch, int(x.shape[0]))
         result.update(noise_ratio=ratio, noise_scale=scale)
         return result

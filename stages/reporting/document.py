@@ -100,7 +100,7 @@ def study_section(number: int, study: str, spec: StudyConfig, reports: Path, run
             lines += [f"![{file}](figures/{file})", "", f"*How to read:* {HOW_TO_READ[kind]}", ""]
     lines += extra_figures(study, summary, spec, folder)
     lines += ["**Verdicts**", ""] + [f"- {v}" for v in verdicts.verdicts(study, summary, params.report, findings,
-                                                                  spec.baseline)] + [""]
+                                                                           spec)] + [""]
     return lines
 
 

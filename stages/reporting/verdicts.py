@@ -4,10 +4,10 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
-from stages.config import ReportConfig
+from stages.catalog.tasks import by_metric
 from stages.common.registry import Registry
+from stages.config import ReportConfig, StudyConfig
 
-ADAPTIVE = ("adagrad", "rmsprop", "adam")
 Summary = dict[str, dict]  # "variant" or "variant/condition" -> entry
 
 
@@ -29,11 +29,24 @@ def split(summary: Summary) -> dict[str, Summary]:
     return groups
 
 
+def in_role(spec: StudyConfig, role: str, entries: Summary) -> tuple[list[str], str | None]:
+    """The variants params.yaml gives `role` that were trained, and a sentence naming those that were not."""
+    names = spec.roles.get(role, [])
+    if not names:
+        return [], f"No verdict on the `{role}` role: params.yaml gives it no variant."
+    missing = [name for name in names if name not in entries]
+    note = None
+    if missing:
+        note = (f"No verdict on the `{role}` role: {', '.join(missing)} {'was' if len(missing) == 1 else 'were'} "
+                "not trained in this run.")
+    return [name for name in names if name in entries], note
+
+
 def _better(entry: dict) -> float:
     value = entry.get("val_metric")
     if value is None:
         return -math.inf
-    return value if entry.get("metric") == "accuracy" else -value
+    return by_metric(entry["metric"]).score(value)
 
 
 def general(summary: Summary, cfg: ReportConfig, baseline: str) -> list[str]:
@@ -58,14 +71,20 @@ def general(summary: Summary, cfg: ReportConfig, baseline: str) -> list[str]:
     return lines
 
 
-def optimizers(summary: Summary, cfg: ReportConfig, findings: dict) -> list[str]:
+def optimizers(summary: Summary, cfg: ReportConfig, findings: dict, spec: StudyConfig) -> list[str]:
     entries = split(summary)[""]
+    lines = []
+    claimed, note = in_role(spec, "claimed_fastest", entries)
     lowest = min(entries, key=lambda n: entries[n]["train_loss"] if entries[n]["train_loss"] is not None else math.inf)
-    lines = [f"Lowest final training loss (the quantity Kingma & Ba compare): **{lowest}** "
-             f"({fmt(entries[lowest]['train_loss'])})" + (
-                 "; this agrees with their finding that Adam lowers the training cost fastest." if lowest == "adam"
-                 else f"; Adam reached {fmt(entries.get('adam', {}).get('train_loss'))}. This disagrees with "
-                      "Kingma & Ba's MNIST result on this small dataset.")]
+    line = (f"Lowest final training loss (the quantity Kingma & Ba compare): **{lowest}** "
+            f"({fmt(entries[lowest]['train_loss'])})")
+    if claimed:
+        line += ("; this agrees with their finding that Adam lowers the training cost fastest." if lowest in claimed
+                 else f"; {claimed[0]} reached {fmt(entries[claimed[0]]['train_loss'])}. This disagrees with "
+                      "Kingma & Ba's MNIST result on this small dataset.")
+    lines.append(line + ("" if claimed else "."))
+    if note:
+        lines.append(note)
     reached = {n: e["epochs_to_target"] for n, e in entries.items() if e["epochs_to_target"] is not None}
     if reached:
         first = min(reached, key=reached.get)
@@ -79,19 +98,23 @@ def optimizers(summary: Summary, cfg: ReportConfig, findings: dict) -> list[str]
                      + (" (as Wilson et al. report, tuned rates differ by orders of magnitude)." if spread >= 1
                         else " (less than the orders of magnitude Wilson et al. report)."))
     widths = {n: e.get("lr_good_range_decades") for n, e in entries.items() if e.get("lr_good_range_decades") is not None}
-    adaptive = [w for n, w in widths.items() if n in ADAPTIVE]
-    plain = [w for n, w in widths.items() if n not in ADAPTIVE]
+    adaptive_names, note = in_role(spec, "adaptive", entries)
+    adaptive = [w for n, w in widths.items() if n in adaptive_names]
+    plain = [w for n, w in widths.items() if n not in adaptive_names]
     if adaptive and plain:
         a, p = sum(adaptive) / len(adaptive), sum(plain) / len(plain)
         lines.append(f"Range of learning rates within {cfg.lr_tolerance} of each optimizer's best: "
-                     f"{fmt(a, 2)} decades on average for the adaptive methods vs {fmt(p, 2)} for the SGD family; "
+                     f"{fmt(a, 2)} decades on average for the adaptive methods ({', '.join(adaptive_names)}) vs "
+                     f"{fmt(p, 2)} for the SGD family; "
                      + ("here the adaptive methods were the less sensitive. " if a > p else
                         "here the adaptive methods were not the less sensitive. ")
                      + "The literature makes no general claim either way (Schmidt et al. 2021).")
+    if note:
+        lines.append(note)
     return lines
 
 
-def gradient_noise(summary: Summary, cfg: ReportConfig, findings: dict) -> list[str]:
+def gradient_noise(summary: Summary, cfg: ReportConfig, findings: dict, spec: StudyConfig) -> list[str]:
     slope = findings.get("all", {}).get("noise_slope")
     lines = []
     if slope is not None:
@@ -125,7 +148,7 @@ def _flags(summary: Summary, cfg: ReportConfig) -> dict[str, list[str]]:
     return flags
 
 
-def deep_nets(summary: Summary, cfg: ReportConfig, findings: dict) -> list[str]:
+def deep_nets(summary: Summary, cfg: ReportConfig, findings: dict, spec: StudyConfig) -> list[str]:
     """Activations and initializers: vanishing, exploding, saturated and dead, by threshold."""
     flags = _flags(summary, cfg)
     text = {
@@ -148,40 +171,45 @@ def deep_nets(summary: Summary, cfg: ReportConfig, findings: dict) -> list[str]:
     return lines
 
 
-def regression_losses(summary: Summary, cfg: ReportConfig, findings: dict) -> list[str]:
+def regression_losses(summary: Summary, cfg: ReportConfig, findings: dict, spec: StudyConfig) -> list[str]:
     lines = []
+    base = spec.baseline
     for condition, entries in split(summary).items():
-        mse = entries.get("mse", {}).get("test_metric")
-        robust = {n: e["test_metric"] for n, e in entries.items() if n != "mse" and e["test_metric"] is not None}
-        if mse is None or not robust:
+        reference = entries.get(base, {}).get("test_metric")
+        robust = {n: e["test_metric"] for n, e in entries.items() if n != base and e["test_metric"] is not None}
+        if reference is None or not robust:
             continue
-        better = [n for n, v in robust.items() if v < mse]
-        lines.append(f"{condition}: test MAE of mse {fmt(mse)} vs " + ", ".join(f"{n} {fmt(v)}" for n, v in robust.items())
+        better = [n for n, v in robust.items() if v < reference]
+        lines.append(f"{condition}: test MAE of {base} {fmt(reference)} vs "
+                     + ", ".join(f"{n} {fmt(v)}" for n, v in robust.items())
                      + ("." if condition != "outliers" else
                         (f" — {', '.join(better)} kept the error lower, as Huber (1964) predicts for contaminated data."
                          if better else " — the robust losses did not help here, contrary to Huber (1964).")))
     return lines
 
 
-def regularization(summary: Summary, cfg: ReportConfig, findings: dict) -> list[str]:
+def regularization(summary: Summary, cfg: ReportConfig, findings: dict, spec: StudyConfig) -> list[str]:
     entries = split(summary)[""]
     lines = []
-    base = entries.get("none", {}).get("generalization_gap")
+    base = entries.get(spec.baseline, {}).get("generalization_gap")
     if base:
         closed = {n: 1 - e["generalization_gap"] / base for n, e in entries.items()
-                  if n != "none" and e.get("generalization_gap") is not None}
+                  if n != spec.baseline and e.get("generalization_gap") is not None}
         lines.append(f"Unregularized gap between train and validation accuracy: {fmt(base)}"
                      + (" (overfitting)" if base > cfg.overfit_gap else "") + ". Share of it closed: "
                      + ", ".join(f"{n} {fmt(100 * c, 2)}%" for n, c in closed.items()) + ".")
-    l1, l2 = entries.get("l1", {}).get("weight_sparsity"), entries.get("l2", {}).get("weight_sparsity")
-    if l1 is not None and l2 is not None:
-        lines.append(f"Weights below 1% of their layer's largest: L1 {fmt(100 * l1, 3)}% vs L2 {fmt(100 * l2, 3)}%"
-                     + (" — L1 drives weights to zero, as expected." if l1 > l2 else
-                        " — L1 did not make the net sparser than L2 here."))
+    (l1_names, l1_note), (l2_names, l2_note) = in_role(spec, "l1_penalty", entries), in_role(spec, "l2_penalty", entries)
+    if l1_names and l2_names:
+        l1, l2 = entries[l1_names[0]].get("weight_sparsity"), entries[l2_names[0]].get("weight_sparsity")
+        if l1 is not None and l2 is not None:
+            lines.append(f"Weights below 1% of their layer's largest: {l1_names[0]} {fmt(100 * l1, 3)}% vs "
+                         f"{l2_names[0]} {fmt(100 * l2, 3)}%" + (" — L1 drives weights to zero, as expected." if l1 > l2
+                                                                 else " — L1 did not make the net sparser than L2 here."))
+    lines += [note for note in (l1_note, l2_note) if note]
     return lines
 
 
-def capacity(summary: Summary, cfg: ReportConfig, findings: dict) -> list[str]:
+def capacity(summary: Summary, cfg: ReportConfig, findings: dict, spec: StudyConfig) -> list[str]:
     lines = []
     for condition, entries in split(summary).items():
         over = [n for n, e in entries.items() if (e.get("generalization_gap") or 0) > cfg.overfit_gap]
@@ -191,42 +219,49 @@ def capacity(summary: Summary, cfg: ReportConfig, findings: dict) -> list[str]:
     return lines
 
 
-
-
-def initializers(summary: Summary, cfg: ReportConfig, findings: dict) -> list[str]:
+def initializers(summary: Summary, cfg: ReportConfig, findings: dict, spec: StudyConfig) -> list[str]:
     """Deep-net flags, then the cures: proper scaling against the failure controls, and clipping."""
-    lines = deep_nets(summary, cfg, findings)
+    lines = deep_nets(summary, cfg, findings, spec)
     for condition, entries in split(summary).items():
-        scaled = {n: e for n, e in entries.items() if n in ("glorot_uniform", "he_normal")}
-        if "glorot_uniform" in scaled and "he_normal" in scaled:
-            he = scaled["he_normal"]
-            lines.append(f"{condition}: Glorot {fmt(scaled['glorot_uniform']['val_metric'])} vs He "
-                         f"{fmt(he['val_metric'])} validation accuracy (p={fmt(he['p_vs_baseline'], 2)}); He et al. "
-                         "saw plain ReLU nets stall with Glorot-style scaling only at about 30 layers, and both "
-                         "trained at 22.")
-        raw, clipped = entries.get("normal_large"), entries.get("normal_large_clipped")
-        if raw and clipped:
-            lines.append(f"{condition}: N(0, 1) weights without clipping: {raw['diverged_runs']} diverged runs, "
-                         f"accuracy {fmt(raw['val_metric'])}; with gradient clipping: {clipped['diverged_runs']} "
+        glorot, he = in_role(spec, "glorot", entries)[0], in_role(spec, "he", entries)[0]
+        if glorot and he:
+            g, h = entries[glorot[0]], entries[he[0]]
+            lines.append(f"{condition}: Glorot {fmt(g['val_metric'])} vs He {fmt(h['val_metric'])} validation accuracy "
+                         f"(p={fmt(h['p_vs_baseline'], 2)}); He et al. saw plain ReLU nets stall with Glorot-style "
+                         "scaling only at about 30 layers, and both trained at 22.")
+        for cure, failure in spec.cures.items():
+            raw, clipped = entries.get(failure), entries.get(cure)
+            if not (raw and clipped):
+                lines.append(f"{condition}: no verdict on the cure {cure} for {failure}: "
+                             f"{cure if not clipped else failure} was not trained in this run.")
+                continue
+            lines.append(f"{condition}: {failure} without the cure: {raw['diverged_runs']} diverged runs, "
+                         f"accuracy {fmt(raw['val_metric'])}; with it ({cure}): {clipped['diverged_runs']} "
                          f"diverged, accuracy {fmt(clipped['val_metric'])}. "
-                         + ("Nothing diverged, so clipping had nothing to stop." if raw["diverged_runs"] == 0 else
-                            "Clipping stops the divergence but does not repair the scale of the weights."
+                         + ("Nothing diverged, so the cure had nothing to stop." if raw["diverged_runs"] == 0 else
+                            "The cure stops the divergence but does not repair the scale of the weights."
                             if clipped["diverged_runs"] < raw["diverged_runs"]
-                            else "Clipping did not prevent divergence here."))
-    return lines
+                            else "The cure did not prevent divergence here."))
+    notes = {note for role in ("glorot", "he") if (note := in_role(spec, role, summary_variants(summary))[1])}
+    return lines + sorted(notes)
 
 
-VERDICTS: Registry[Callable[[Summary, ReportConfig, dict], list[str]]] = Registry("study", {
+def summary_variants(summary: Summary) -> Summary:
+    """Every variant of a summary, under any condition (the entries of its first condition stand for each)."""
+    return {key.partition("/")[0]: entry for key, entry in summary.items()}
+
+
+VERDICTS: Registry[Callable[[Summary, ReportConfig, dict, StudyConfig], list[str]]] = Registry("study", {
     "optimizers": optimizers, "gradient_noise": gradient_noise, "activations": deep_nets,
     "initializers": initializers, "regression_losses": regression_losses, "regularization": regularization,
     "capacity": capacity,
 })
 
 
-def verdicts(study: str, summary: Summary, cfg: ReportConfig, findings: dict, baseline: str) -> list[str]:
+def verdicts(study: str, summary: Summary, cfg: ReportConfig, findings: dict, spec: StudyConfig) -> list[str]:
     """The study's own verdicts (where it has any) and the general ones."""
-    own = VERDICTS.get(study)(summary, cfg, findings) if study in VERDICTS else []
-    return own + general(summary, cfg, baseline)
+    own = VERDICTS.get(study)(summary, cfg, findings, spec) if study in VERDICTS else []
+    return own + general(summary, cfg, spec.baseline)
 
 
 def foundations(summary: dict) -> list[str]:

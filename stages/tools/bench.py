@@ -58,9 +58,9 @@ def arrays_of(data: dict, task: str = "multiclass"):
 
 
 def train_config(hidden: list[int], batch: int, epochs: int, optimizer: str = "adam", lr: float = 1e-3) -> TrainConfig:
-    return TrainConfig(dataset="fashion_mnist", hidden=hidden, activation="relu", initializer="glorot_uniform",
-                       optimizer=optimizer, learning_rate=lr, batch_size=batch, epochs=epochs, seeds=[0],
-                       diagnostics=False, target=None)
+    return config.with_changes(config.load().defaults, dataset="fashion_mnist", hidden=hidden, activation="relu",
+                               initializer="glorot_uniform", optimizer=optimizer, learning_rate=lr, batch_size=batch,
+                               epochs=epochs, seeds=[0], diagnostics=False, target=None, sweep={})
 
 
 def engine_throughput(data: dict, cfg: TrainConfig) -> dict:
@@ -207,32 +207,29 @@ def train_stage_memory(processed: Path) -> float:
                                  env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
         peak_kb = 0
         while child.poll() is None:
-            peak_kb = max(peak_kb, sum(_pss_kb(pid) for pid in _process_tree(child.pid)))
+            peak_kb = max(peak_kb, _tree_pss_kb(child.pid))
             time.sleep(0.05)
         if child.returncode != 0:
             raise RuntimeError(f"the train stage failed with exit code {child.returncode}")
         return peak_kb / 1024
 
 
-def _process_tree(pid: int) -> list[int]:
-    """`pid` and all of its descendants (Linux /proc)."""
-    tree, index = [pid], 0
-    while index < len(tree):
-        try:
-            children = Path(f"/proc/{tree[index]}/task/{tree[index]}/children").read_text().split()
-        except OSError:  # the process has exited
-            children = []
-        tree.extend(int(child) for child in children)
-        index += 1
-    return tree
+def _tree_pss_kb(pid: int) -> int:
+    """Proportional set size (kB) of `pid` and all of its descendants; 0 for processes that have exited."""
+    import psutil
 
-
-def _pss_kb(pid: int) -> int:
     try:
-        rollup = Path(f"/proc/{pid}/smaps_rollup").read_text()
-        return int(rollup.split("\nPss:")[1].split()[0])
-    except (OSError, IndexError, ValueError):  # the process is exiting
+        root = psutil.Process(pid)
+        processes = [root, *root.children(recursive=True)]
+    except psutil.NoSuchProcess:
         return 0
+    total = 0
+    for process in processes:
+        try:
+            total += process.memory_full_info().pss
+        except (psutil.NoSuchProcess, psutil.AccessDenied):  # exiting
+            pass
+    return total // 1024
 
 
 def digits_config(work: dict) -> TrainConfig:
