@@ -71,7 +71,9 @@ class TrainingStep:
         """The Keras loss's value per row; softmax cross-entropy through TensorFlow's fused kernel (loss and
         gradient in one op, where Keras' version is ~40 small ops per step)."""
         if self.cfg.loss == "categorical_crossentropy":
-            return tf.nn.softmax_cross_entropy_with_logits(labels=target, logits=logits)
+            # The raw op, not tf.nn.softmax_cross_entropy_with_logits: that wrapper runs the same kernel but its
+            # graph trains to different low-order bits (measured), and results must stay byte-identical.
+            return tf.raw_ops.SoftmaxCrossEntropyWithLogits(features=logits, labels=target)[0]
         return self.loss_fn.call(target, logits if self.head.from_logits else self.model.layers[-1](logits))
 
     def _penalty(self) -> tf.Tensor:
