@@ -5,7 +5,6 @@ import math
 from collections.abc import Sequence
 
 import numpy as np
-import pandas as pd
 
 from stages.common.numbers import round_sig
 
@@ -75,12 +74,14 @@ def mean_curve(histories: Sequence[list[dict]], key: str, layer: int | None = No
             return entry
         return entry[layer] if layer < len(entry) else None
 
-    points = [(epoch, v) for history in histories for epoch, row in enumerate(history) if (v := value(row)) is not None]
-    if not points:
-        return []
-    stats = pd.DataFrame(points, columns=["epoch", "value"]).groupby("epoch")["value"].agg(["mean", "std", "count"])
-    return [(int(epoch), round_sig(mean), round_sig(std) if count > 1 else 0.0)
-            for epoch, mean, std, count in stats.itertuples()]
+    # NumPy, not a pandas groupby: pandas sums with compensation and computes the spread another way, and its last
+    # bits moved curve files after rounding (measured), where results must stay byte-identical.
+    curve = []
+    for epoch in range(max(len(h) for h in histories)):
+        mean, std, n = mean_std([value(h[epoch]) if epoch < len(h) else None for h in histories])
+        if n:
+            curve.append((epoch, mean, std))
+    return curve
 
 
 def _last(history: list[dict], key: str):
