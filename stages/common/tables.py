@@ -3,13 +3,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pandas as pd
-
 from stages.common import atomic
 
 
 def write_tsv(path: Path, header: list[str], rows: list[list]) -> None:
-    """A tab-separated table, floats to 7 significant digits; missing values are empty cells."""
-    frame = pd.DataFrame(rows, columns=header).convert_dtypes()  # nullable dtypes: whole numbers stay whole
-    atomic.write_text(path, frame.to_csv(sep="\t", index=False, na_rep="", lineterminator="\n",
-                                         float_format="%.7g"))
+    """A tab-separated table; each float to 7 significant digits, other values as written, None as an empty cell.
+
+    Cell by cell on purpose: pandas' `to_csv` formats by column type, and its type inference turned a column of
+    whole-number floats into integers (1.07981e+07 became 10798100), moving curve files."""
+    cell = lambda v: "" if v is None else (f"{v:.7g}" if isinstance(v, float) else str(v))  # noqa: E731
+    atomic.write_text(path, "\n".join("\t".join(map(cell, row)) for row in [header, *rows]) + "\n")
