@@ -71,6 +71,25 @@ def test_all_negative_bias_makes_every_relu_dead(processed):
     assert measured["dead_fraction"][1] == 1.0  # nothing reaches the next layer either
 
 
+def test_zero_weights_are_symmetric_and_dead_units_are_not(processed):
+    zeros = make(processed, activation="relu", initializer="zeros")
+    zeros.reset({}, 0)
+    assert zeros._measure()["symmetric"].tolist() == [1.0, 1.0]  # every unit a copy: symmetric, whatever else
+    dead = make(processed, activation="relu")
+    dead.reset({}, 0)
+    dead.step.dense[0].bias.assign(np.full(16, -100.0, np.float32))
+    assert dead._measure()["symmetric"][0] == 0.0  # dead, but its units still differ
+
+
+def test_non_finite_activations_are_neither_dead_nor_saturated():
+    import tensorflow as tf
+
+    broken = tf.constant([[np.nan, 1.0], [0.5, -1.0]])
+    assert np.isnan(diagnostics.dead_fraction(broken).numpy())
+    assert np.isnan(diagnostics.saturated_fraction(broken, "tanh").numpy())
+    assert diagnostics.dead_fraction(tf.constant([[0.0, 1.0], [0.0, 2.0]])).numpy() == 0.5
+
+
 def test_healthy_relu_layer_is_alive(processed):
     trainer = make(processed, activation="relu")
     trainer.reset({}, 0)

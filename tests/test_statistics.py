@@ -11,18 +11,64 @@ from stages.reporting import verdicts
 from tests.configs import PARAMS, report_config
 
 
-def test_ci95_is_the_t_interval():
-    assert statistics.ci95([1.0, 2.0, 3.0]) == pytest.approx(stats.t.ppf(0.975, 2) / math.sqrt(3), rel=1e-5)
-    assert statistics.ci95([1.0, None]) is None
+def test_holm_adjusts_a_known_family():
+    # Holm (1979): sorted p times (m - rank), made monotone, capped at 1; None is no test and stays None.
+    assert statistics.holm([0.01, 0.04, 0.03, 0.2, None]) == [0.04, 0.09, 0.09, 0.2, None]
+    assert statistics.holm([0.048, 0.026, 0.025]) == pytest.approx([0.075, 0.075, 0.075])
 
 
-def test_welch_matches_scipy_and_handles_degenerate_cases():
-    a, b = [0.9, 0.92, 0.95], [0.8, 0.85, 0.83]
-    result = statistics.welch(a, b)
-    assert result["p_vs_baseline"] == pytest.approx(stats.ttest_ind(a, b, equal_var=False).pvalue, rel=1e-5)
-    assert result["diff_vs_baseline"] == pytest.approx(sum(a) / 3 - sum(b) / 3, rel=1e-5)
-    assert statistics.welch([0.5, 0.5], [0.5, 0.5])["p_vs_baseline"] == 1.0
-    assert statistics.welch([None, 0.5], [0.4, 0.5])["p_vs_baseline"] is None
+def test_wilson_interval_stays_inside_the_unit_interval():
+    low, high = statistics.wilson(0.99, 231)
+    assert 0 <= low < 0.99 < high <= 1
+    assert statistics.wilson(1.0, 231)[1] == 1.0
+
+
+def test_accuracy_intervals_never_leave_zero_one_and_errors_keep_t():
+    low, high = statistics.mean_interval([0.9957, 0.9871, 1.0], 231)  # a t-interval would give 0.994 ± 0.016
+    assert 0 <= low < 0.994 < high <= 1
+    assert statistics.mean_interval([1.0, 2.0, 3.0], None) == pytest.approx(
+        (2 - stats.t.ppf(0.975, 2) / math.sqrt(3), 2 + stats.t.ppf(0.975, 2) / math.sqrt(3)), rel=1e-5)
+    assert statistics.mean_interval([0.99], 231) == statistics.wilson(0.99, 231)
+
+
+def test_tost_calls_identical_samples_equivalent_and_noisy_small_samples_unresolved():
+    same = statistics.paired([0.9, 0.92, 0.95], [0.9, 0.92, 0.95], 231, margin=0.01)
+    assert same["p_equivalence"] == 0.0 and same["p_vs_baseline"] == 1.0 and same["diff_vs_baseline"] == 0.0
+    noisy = statistics.paired([0.90, 0.97, 0.85], [0.93, 0.88, 0.91], 231, margin=0.01)
+    assert noisy["p_equivalence"] > 0.05 and noisy["p_vs_baseline"] > 0.05
+    assert noisy["detectable_effect"] > 0.05  # three noisy seeds cannot see a small effect
+    assert noisy["diff_low"] < noisy["diff_vs_baseline"] < noisy["diff_high"]
+
+
+def test_paired_test_is_the_t_test_on_seed_differences():
+    a, b = [0.90, 0.92, 0.95, 0.91], [0.88, 0.91, 0.92, 0.90]
+    result = statistics.paired(a, b, None, margin=0.05)
+    assert result["p_vs_baseline"] == pytest.approx(stats.ttest_rel(a, b).pvalue, rel=1e-5)
+    assert result["paired_seeds"] == 4
+
+
+def test_verdicts_follow_the_adjusted_tests():
+    from stages.analysis import study_summary
+
+    summary = {"better": {"metric": "accuracy", "paired_seeds": 5, "p_vs_baseline": 0.001, "p_equivalence": 0.9,
+                          "diff_vs_baseline": 0.05},
+               "worse_mae": {"metric": "mae", "paired_seeds": 5, "p_vs_baseline": 0.001, "p_equivalence": 0.9,
+                             "diff_vs_baseline": 0.3},
+               "same": {"metric": "accuracy", "paired_seeds": 5, "p_vs_baseline": 0.9, "p_equivalence": 0.001,
+                        "diff_vs_baseline": 0.0},
+               "unclear": {"metric": "accuracy", "paired_seeds": 5, "p_vs_baseline": 0.03, "p_equivalence": 0.4,
+                           "diff_vs_baseline": 0.01},
+               "base": {"metric": "accuracy", "paired_seeds": None}}
+    study_summary.adjust(summary, report_config(significance=0.05))
+    assert [summary[k]["verdict"] for k in ("better", "worse_mae", "same", "unclear")] == [
+        "better", "worse", "equivalent", "not resolved"]  # 0.03 alone would pass; Holm over 8 tests does not
+    assert summary["unclear"]["p_adjusted"] > 0.05 and "verdict" not in summary["base"]
+
+
+def test_epochs_to_target_is_a_censored_median():
+    assert replicates.censored_median([2, 3, None]) == 3.0
+    assert replicates.censored_median([14, None, None]) is None  # not a mean over the one run that got there
+    assert replicates.censored_median([None]) is None
 
 
 def test_log_slope_recovers_a_power_law():
@@ -43,9 +89,11 @@ def test_choose_prefers_fewer_divergences_then_the_better_score():
 
 
 def entry(**values) -> dict:
-    base = {"metric": "accuracy", "val_metric": 0.9, "val_metric_ci95": 0.01, "p_vs_baseline": 0.5,
-            "diff_vs_baseline": 0.0, "train_loss": 0.1, "epochs_to_target": None, "diverged_runs": 0,
-            "generalization_gap": 0.0}
+    base = {"metric": "accuracy", "val_metric": 0.9, "test_metric": 0.9, "test_low": 0.88, "test_high": 0.92,
+            "p_vs_baseline": 0.5, "p_adjusted": 0.5, "p_equivalence": 0.5, "p_equivalence_adjusted": 0.5,
+            "diff_vs_baseline": 0.0, "diff_low": -0.02, "diff_high": 0.02, "detectable_effect": 0.03,
+            "paired_seeds": 5, "verdict": "not resolved", "train_loss": 0.1, "epochs_to_target": None,
+            "diverged_runs": 0, "runs": 5, "generalization_gap": 0.0}
     return {**base, **values}
 
 
@@ -55,26 +103,34 @@ def test_vanishing_and_dead_units_are_flagged_by_threshold():
                "relu/deep": entry(grad_norm_first_over_last_init=0.5, dead_fraction=0.6)}
     text = "\n".join(verdicts.deep_nets(summary, cfg, {}, PARAMS.studies["activations"]))
     assert "Vanishing gradients at initialization (first/last hidden layer gradient norm below 0.01): sigmoid/deep" in text
-    assert "Dead ReLU units (share above 0.3): relu/deep (0.6)" in text
+    assert "Dead ReLU units (share above 0.3, symmetric layers left out): relu/deep (0.6)" in text
+    symmetric = {"zeros/relu": entry(symmetric_layers_init=10, dead_fraction_init=None)}
+    zeros = "\n".join(verdicts.deep_nets(symmetric, cfg, {}, PARAMS.studies["activations"]))
+    assert "Symmetric layers at initialization (every unit identical, so none can specialize: not the same as " \
+           "dead): zeros/relu (10 layers)" in zeros and "Dead ReLU units (share above 0.3, symmetric layers " \
+           "left out): none" in zeros
     assert "Failed to learn (validation accuracy below 0.5): sigmoid/deep" in text
 
 
-def test_optimizer_verdict_says_whether_it_agrees_with_kingma_and_ba():
+def test_optimizer_verdict_does_not_claim_a_test_of_kingma_and_ba_it_did_not_run():
     cfg = report_config()
-    agreeing = {"adam": entry(train_loss=0.01), "minibatch_sgd": entry(train_loss=0.2)}
-    assert "agrees with their finding" in verdicts.optimizers(agreeing, cfg, {}, PARAMS.studies["optimizers"])[0]
-    disagreeing = {"adam": entry(train_loss=0.3), "minibatch_sgd": entry(train_loss=0.2)}
-    assert "disagrees with Kingma & Ba" in verdicts.optimizers(disagreeing, cfg, {}, PARAMS.studies["optimizers"])[0]
+    lines = verdicts.optimizers({"adam": entry(train_loss=0.01), "minibatch_sgd": entry(train_loss=0.2)}, cfg, {},
+                                PARAMS.studies["optimizers"])
+    assert "**adam**" in lines[0] and "This is no test of Kingma & Ba's claim" in lines[0]
+    assert "agrees" not in lines[0]
 
 
-def test_general_verdict_names_significant_differences():
+def test_general_verdict_words_each_comparison_as_its_test_supports():
     cfg = report_config(significance=0.05)
-    summary = {"a": entry(p_vs_baseline=None), "b": entry(val_metric=0.95, p_vs_baseline=0.01, diff_vs_baseline=0.05),
-               "c": entry(p_vs_baseline=0.4)}
+    summary = {"a": entry(verdict=None), "b": entry(test_metric=0.95, diff_vs_baseline=0.05, diff_low=0.03,
+                                                    diff_high=0.07, p_adjusted=0.01, verdict="better"),
+               "c": entry(verdict="equivalent", p_equivalence_adjusted=0.02), "d": entry()}
     text = "\n".join(verdicts.general(summary, cfg, "a"))
-    assert "Best on validation: **b**" in text
-    assert "Differs from the baseline a at p < 0.05: b (0.05, p=0.01)" in text
-    assert "Not distinguishable from a with these seeds: c" in text
+    assert "Highest on the test split: **b**, accuracy 0.95 [0.88, 0.92]" in text
+    assert "b better by 0.05 [0.03, 0.07] (adjusted p = 0.01)" in text
+    assert "c equivalent within ±0.01 (adjusted TOST p = 0.02)" in text
+    assert "d: not resolved with 5 seeds (difference 0 [-0.02, 0.02]; the smallest this design detects is ±0.03)" \
+        in text
 
 
 def test_verdicts_find_their_variants_through_roles_not_names():
@@ -84,7 +140,7 @@ def test_verdicts_find_their_variants_through_roles_not_names():
     summary = {"adam_v2": entry(train_loss=0.01, lr_good_range_decades=1.0), "sgd_plain": entry(train_loss=0.2,
                                                                                                 lr_good_range_decades=0.5)}
     lines = verdicts.optimizers(summary, report_config(), {}, spec)
-    assert "**adam_v2**" in lines[0] and "agrees with their finding" in lines[0]
+    assert "**adam_v2**" in lines[0] and "adam_v2 reached" in lines[0]
     assert any("adaptive methods (adam_v2)" in line and "were the less sensitive" in line for line in lines)
 
 
@@ -98,3 +154,16 @@ def test_a_role_whose_variant_was_not_trained_is_reported_not_dropped():
     lines = verdicts.initializers({"normal_large_clipped/relu": entry()}, report_config(), {}, cures)
     assert "relu: no verdict on the cure normal_large_clipped for normal_large: normal_large was not trained" \
         in "\n".join(lines)
+
+
+def test_diverged_runs_never_reach_the_final_diagnostics():
+    from types import SimpleNamespace
+
+    def run(seed, diverged, dead):
+        final = {"diverged": diverged, "epochs_to_target": None, "val_metric": None if diverged else 0.9}
+        rows = [{"epoch": 0, "dead_fraction": [0.1]}, {"epoch": 1, "dead_fraction": dead}]
+        return SimpleNamespace(point={}, seed=seed, final=final, history=rows)
+
+    summary = replicates.summarize_point([run(0, True, [1.0]), run(1, False, [0.2])], higher_is_better=True)
+    assert summary["dead_fraction"] == [0.2] and summary["diagnostics_runs"] == 1  # the NaN net's 1.0 is left out
+    assert summary["dead_fraction_init"] == [0.1] and summary["diverged_runs"] == 1

@@ -31,8 +31,7 @@ def evaluate(params: Params, study: str, runs: Path, out: Path, timing_out: Path
     summary, findings = {}, {}
     with atomic.staged_dir(out / "curves") as curves, atomic.staged_dir(timing_out) as timing:
         for condition, variants in loaded.items():
-            for name, result in study_summary.summarize_study(variants, spec.baseline,
-                                                          params.report.lr_tolerance).items():
+            for name, result in study_summary.summarize_study(variants, spec.baseline, params.report).items():
                 summary[f"{name}/{condition}" if condition else name] = result
             findings[condition or "all"] = {"baseline": spec.baseline,
                                             "noise_slope": study_summary.noise_slope(variants)}
@@ -40,6 +39,7 @@ def evaluate(params: Params, study: str, runs: Path, out: Path, timing_out: Path
                 write_tsv(curves / condition / file, header, rows)
             write_tsv(curves / condition / "by_step.tsv", *study_summary.step_curves(variants))
             write_tsv(timing / condition / "by_time.tsv", *study_summary.time_curves(variants))
+        study_summary.adjust(summary, params.report)
         atomic.write_json(out / "summary.json", summary)
         atomic.write_json(out / "findings.json", findings)
     return summary

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from stages.analysis import replicates
+from stages.analysis import replicates, statistics, study_summary
 from stages.common.numbers import round_sig
-from stages.config import FoundationsConfig
+from stages.config import FoundationsConfig, ReportConfig
 from stages.reference import gd_fit, perceptron
 
 MODELS = ("perceptron", "neuron", "mlp")
@@ -41,3 +41,17 @@ def linear_models(spec: FoundationsConfig, sets: dict, seeds: list[int]) -> tupl
             fitted[(model, name)] = (fits[0], activation)
     return summary, fitted
 
+
+
+def probe_gain(probe: dict, report: ReportConfig) -> dict:
+    """Did training make the last hidden layer more linearly separable than the raw input? The per-seed probe
+    accuracies against the input's, with the interval, test and verdict the report states (one test: Holm's
+    correction leaves its p as it is)."""
+    last = max(key for key in probe if key.startswith("hidden_"))
+    seeds = probe[last]["final_per_seed"]
+    result = {"layer": last, **statistics.paired(seeds, [probe["input"]] * len(seeds), probe["n_val"],
+                                                 report.equivalence_margin["accuracy"])}
+    result.update(p_adjusted=result["p_vs_baseline"], p_equivalence_adjusted=result["p_equivalence"],
+                  metric="accuracy")
+    result["verdict"] = study_summary.verdict(result, report.significance)
+    return result

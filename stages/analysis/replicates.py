@@ -10,11 +10,12 @@ from stages.common.numbers import round_sig
 
 # Final measurements summarized over seeds (a run stores them in RunResult.final).
 SCALARS = ("val_metric", "best_val_metric", "test_metric", "train_metric", "train_loss", "val_loss",
-           "test_loss", "generalization_gap", "epochs_to_target", "weight_sparsity", "val_rmse", "test_rmse")
+           "test_loss", "generalization_gap", "weight_sparsity", "val_rmse", "test_rmse")
 # Per-layer measurements: means over the epoch's training steps (final epoch summarized), and
 # measurements on the fixed probe batch (summarized at the final epoch and at initialization).
 STEP_LAYERED = ("grad_norm", "update_ratio")
-PROBE_LAYERED = ("probe_grad_norm", "preact_grad_norm", "activation_std", "dead_fraction", "saturated_fraction")
+PROBE_LAYERED = ("probe_grad_norm", "preact_grad_norm", "activation_std", "dead_fraction", "saturated_fraction",
+                 "symmetric")
 
 
 def mean_std(values: Sequence[float | None]) -> tuple[float | None, float | None, int]:
@@ -31,6 +32,15 @@ def mean(values: Sequence[float | None]) -> float | None:
     return mean_std(values)[0]
 
 
+def censored_median(epochs: Sequence[int | None]) -> float | None:
+    """Median epochs to a target with runs that never reached it counted as infinitely late; None when half or
+    more never reached it."""
+    if not epochs:
+        return None
+    median = float(np.median([math.inf if e is None else float(e) for e in epochs]))
+    return round_sig(median) if math.isfinite(median) else None
+
+
 def layer_means(rows: Sequence[list | None]) -> list[float | None] | None:
     """Element-wise mean of per-layer lists (None where no run has a value)."""
     present = [r for r in rows if r is not None]
@@ -45,16 +55,20 @@ def summarize_point(runs: Sequence, higher_is_better: bool) -> dict:
                      "diverged_runs": sum(r.final["diverged"] for r in runs)}
     for key in SCALARS:
         if key in runs[0].final:
-            mean, std, _ = mean_std([r.final.get(key) for r in runs])
-            summary[key], summary[f"{key}_std"] = mean, std
+            summary[key], summary[f"{key}_std"], _ = mean_std([r.final.get(key) for r in runs])
     reached = [r.final["epochs_to_target"] for r in runs]
+    summary["epochs_to_target"] = censored_median(reached)  # not a mean over the runs that got there
     summary["reached_target_runs"] = sum(v is not None for v in reached)
+    # A diverged run's weights are not finite: its last diagnostics would read NaN units as dead. They are left
+    # out of the final-epoch summaries (and counted); their measurements at initialization stay.
+    finished = [r for r in runs if not r.final["diverged"]]
+    summary["diagnostics_runs"] = len(finished)
     for key in STEP_LAYERED + PROBE_LAYERED:
-        summary[key] = layer_means([_last(r.history, key) for r in runs])
+        summary[key] = layer_means([r.history[-1].get(key) for r in finished])
     for key in PROBE_LAYERED:
         summary[f"{key}_init"] = layer_means([r.history[0].get(key) for r in runs])
     for key in ("noise_ratio", "noise_scale"):
-        summary[key] = mean_std([_last(r.history, key) for r in runs])[0]
+        summary[key] = mean([r.history[-1].get(key) for r in finished])
     summary["score"] = _score(summary, higher_is_better)
     return summary
 
@@ -82,14 +96,6 @@ def mean_curve(histories: Sequence[list[dict]], key: str, layer: int | None = No
         if n:
             curve.append((epoch, mean, std))
     return curve
-
-
-def _last(history: list[dict], key: str):
-    """The last non-missing value of `key` in a run's history (the epoch before a divergence)."""
-    for row in reversed(history):
-        if row.get(key) is not None:
-            return row[key]
-    return None
 
 
 def _score(summary: dict, higher_is_better: bool) -> float:

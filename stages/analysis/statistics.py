@@ -1,4 +1,4 @@
-"""Statistics over seeds: 95% t-intervals and Welch's test of a variant against the baseline."""
+"""Statistics over seeds: intervals that respect the metric, paired tests, equivalence, Holm's correction."""
 from __future__ import annotations
 
 import math
@@ -9,30 +9,120 @@ from scipy import stats
 
 from stages.common.numbers import round_sig
 
+LEVEL = 0.95  # every interval and test: 95%, two-sided
+POWER = 0.8  # the power at which the smallest detectable effect is stated
+RESAMPLES = 4000  # bootstrap draws; fixed seed, so intervals are byte-stable
+BOOTSTRAP_SEED = 20240917
+
 
 def _present(values: Sequence[float | None]) -> np.ndarray:
     return np.array([v for v in values if v is not None], dtype=float)
 
 
-def ci95(values: Sequence[float | None]) -> float | None:
-    """Half-width of the 95% t-interval of the mean (None with fewer than two values)."""
+def wilson(share: float, n: int) -> tuple[float, float]:
+    """Wilson's 95% interval of one accuracy measured on n examples; always inside [0, 1]."""
+    from statsmodels.stats.proportion import proportion_confint
+
+    low, high = proportion_confint(round(share * n), n, alpha=1 - LEVEL, method="wilson")
+    return round_sig(float(low)), round_sig(float(high))
+
+
+def t_interval(values: Sequence[float | None]) -> tuple[float | None, float | None]:
+    """The 95% t-interval of the mean over seeds (regression errors); (None, None) below two values."""
     data = _present(values)
     if len(data) < 2:
-        return None
-    return round_sig(stats.t.ppf(0.975, len(data) - 1) * data.std(ddof=1) / math.sqrt(len(data)))
+        return None, None
+    half = stats.t.ppf(0.5 + LEVEL / 2, len(data) - 1) * data.std(ddof=1) / math.sqrt(len(data))
+    return round_sig(data.mean() - half), round_sig(data.mean() + half)
 
 
-def welch(values: Sequence[float | None], baseline: Sequence[float | None]) -> dict:
-    """Difference of means against the baseline and Welch's two-sided p-value (None when undefined)."""
-    a, b = _present(values), _present(baseline)
-    if len(a) < 2 or len(b) < 2:
-        return {"diff_vs_baseline": round_sig(a.mean() - b.mean()) if len(a) and len(b) else None,
-                "p_vs_baseline": None}
-    diff = a.mean() - b.mean()
-    if a.std(ddof=1) == 0 and b.std(ddof=1) == 0:  # no spread at all: the test is undefined
-        return {"diff_vs_baseline": round_sig(diff), "p_vs_baseline": 1.0 if diff == 0 else 0.0}
-    result = stats.ttest_ind(a, b, equal_var=False)
-    return {"diff_vs_baseline": round_sig(diff), "p_vs_baseline": round_sig(float(result.pvalue))}
+def _with_example_noise(shares: np.ndarray, n: int | None, rng: np.random.Generator) -> np.ndarray:
+    """Accuracies (resamples, seeds) redrawn as binomial counts on n examples: the test set's own sampling error."""
+    if n is None:
+        return shares
+    return rng.binomial(n, np.clip(shares, 0.0, 1.0)) / n
+
+
+def mean_interval(values: Sequence[float | None], n_examples: int | None) -> tuple[float | None, float | None]:
+    """95% interval of the mean over seeds. Accuracy (n_examples given): bootstrap over seeds and, within each,
+    over the n test examples (binomial), so it stays inside [0, 1]; one seed: Wilson. Errors: the t-interval."""
+    data = _present(values)
+    if n_examples is None:
+        return t_interval(data)
+    if len(data) == 1:
+        return wilson(float(data[0]), n_examples)
+    if len(data) == 0:
+        return None, None
+    rng = np.random.default_rng(BOOTSTRAP_SEED)
+    picked = data[rng.integers(0, len(data), (RESAMPLES, len(data)))]
+    means = _with_example_noise(picked, n_examples, rng).mean(axis=1)
+    low, high = np.quantile(means, [(1 - LEVEL) / 2, (1 + LEVEL) / 2])
+    return round_sig(float(low)), round_sig(float(high))
+
+
+def paired(values: Sequence[float | None], baseline: Sequence[float | None], n_examples: int | None,
+           margin: float) -> dict:
+    """A variant against the baseline, seed by seed (both trained on the same seeds: same data order, and the same
+    initial weights where the architectures agree): mean difference with its 95% interval (bootstrap over seeds,
+    and over test examples for accuracy), the paired t-test's p, TOST's p for equivalence within ±margin, and the
+    smallest difference this many seeds detects at 80% power."""
+    pairs = [(a, b) for a, b in zip(values, baseline) if a is not None and b is not None]
+    result = {"diff_vs_baseline": None, "diff_low": None, "diff_high": None, "p_vs_baseline": None,
+              "p_equivalence": None, "detectable_effect": None, "paired_seeds": len(pairs)}
+    if not pairs:
+        return result
+    a, b = (np.array(side, dtype=float) for side in zip(*pairs))
+    diffs = a - b
+    result["diff_vs_baseline"] = round_sig(float(diffs.mean()))
+    if len(pairs) < 2:
+        return result
+    rng = np.random.default_rng(BOOTSTRAP_SEED)
+    rows = rng.integers(0, len(pairs), (RESAMPLES, len(pairs)))
+    boot = (_with_example_noise(a[rows], n_examples, rng) - _with_example_noise(b[rows], n_examples, rng)).mean(axis=1)
+    low, high = np.quantile(boot, [(1 - LEVEL) / 2, (1 + LEVEL) / 2])
+    spread = float(diffs.std(ddof=1))
+    result.update(diff_low=round_sig(float(low)), diff_high=round_sig(float(high)),
+                  p_vs_baseline=round_sig(_paired_t(diffs, spread)), p_equivalence=round_sig(tost(diffs, margin)),
+                  detectable_effect=round_sig(detectable_effect(spread, len(pairs))))
+    return result
+
+
+def _paired_t(diffs: np.ndarray, spread: float) -> float:
+    """Two-sided p of the paired t-test; with no spread at all, 1 for no difference and 0 for any."""
+    if spread == 0:
+        return 1.0 if diffs.mean() == 0 else 0.0
+    return float(stats.ttest_1samp(diffs, 0.0).pvalue)
+
+
+def tost(diffs: Sequence[float], margin: float) -> float:
+    """p of the two one-sided tests that the mean paired difference lies inside (-margin, +margin)."""
+    diffs = np.asarray(diffs, dtype=float)
+    spread = float(diffs.std(ddof=1)) if len(diffs) > 1 else 0.0
+    if spread == 0:  # every seed gave the same difference: inside the margin or not, with certainty
+        return 0.0 if abs(diffs.mean()) < margin else 1.0
+    from statsmodels.stats.weightstats import DescrStatsW
+
+    return float(DescrStatsW(diffs).ttost_mean(-margin, margin)[0])
+
+
+def detectable_effect(spread: float, n: int) -> float:
+    """The smallest mean paired difference a two-sided paired t-test at 5% finds with 80% power, given the
+    seed-to-seed spread of the differences."""
+    from statsmodels.stats.power import TTestPower
+
+    return float(TTestPower().solve_power(nobs=n, alpha=1 - LEVEL, power=POWER)) * spread
+
+
+def holm(p_values: Sequence[float | None]) -> list[float | None]:
+    """Holm's step-down adjustment of a family of p-values (None entries are left out and stay None)."""
+    from statsmodels.stats.multitest import multipletests
+
+    present = [i for i, p in enumerate(p_values) if p is not None]
+    adjusted: list[float | None] = [None] * len(p_values)
+    if present:
+        for i, p in zip(present, multipletests([p_values[i] for i in present], method="holm")[1]):
+            adjusted[i] = round_sig(float(p))
+    return adjusted
 
 
 def log_slope(x: Sequence[float], y: Sequence[float]) -> float | None:

@@ -6,7 +6,9 @@ import math
 from pathlib import Path
 
 from stages.analysis import replicates, statistics
+from stages.catalog.tasks import by_metric
 from stages.common.numbers import round_sig
+from stages.config import ReportConfig
 
 # Columns of the long per-variant tables used for bar and scatter charts.
 FINAL_COLUMNS = ("train_metric", "val_metric", "test_metric", "generalization_gap", "weight_sparsity")
@@ -29,18 +31,26 @@ def histories(variant: dict) -> list[list[dict]]:
     return [run["history"] for run in chosen_runs(variant)]
 
 
-def entry(variant: dict, baseline: dict, lr_tolerance: float) -> dict:
-    """The summary of one variant: means, 95% intervals, the test against the baseline, diagnostics."""
+def entry(variant: dict, baseline: dict | None, report: ReportConfig) -> dict:
+    """The summary of one variant: the validation metric it was chosen on, the held-out test metric with its 95%
+    interval, the paired comparison with the baseline on test (None for the baseline itself), diagnostics."""
     metrics, runs = variant["metrics"], chosen_runs(variant)
-    finals = [run["final"] for run in runs]
+    finals = {run["seed"]: run["final"] for run in runs}
     result = {key: metrics.get(key) for key in (
         "val_metric", "val_metric_std", "test_metric", "test_metric_std", "train_metric", "train_loss",
         "val_loss", "generalization_gap", "epochs_to_target", "reached_target_runs", "diverged_runs",
-        "best_setting", "weight_sparsity", "noise_ratio", "noise_scale", "test_rmse", "metric")}
-    result["val_metric_ci95"] = statistics.ci95([f["val_metric"] for f in finals])
-    result["test_metric_ci95"] = statistics.ci95([f["test_metric"] for f in finals])
-    result.update(statistics.welch([f["val_metric"] for f in finals],
-                                   [f["final"]["val_metric"] for f in chosen_runs(baseline)]))
+        "diagnostics_runs", "best_setting", "weight_sparsity", "noise_ratio", "noise_scale", "test_rmse", "metric",
+        "n_val", "n_test")}
+    result["setting_on_grid_edge"] = metrics.get("setting_on_grid_edge") or []
+    counted = metrics.get("n_test") if by_metric(metrics["metric"]).higher_is_better else None  # accuracy: a share
+    result["test_low"], result["test_high"] = statistics.mean_interval([f["test_metric"] for f in finals.values()],
+                                                                        counted)
+    if baseline is not None:
+        against = {run["seed"]: run["final"] for run in chosen_runs(baseline)}
+        seeds = sorted(finals.keys() & against.keys())
+        result.update(statistics.paired([finals[s]["test_metric"] for s in seeds],
+                                        [against[s]["test_metric"] for s in seeds], counted,
+                                        report.equivalence_margin[metrics["metric"]]))
     result["gradient_noise"] = metrics.get("noise_ratio")  # relative spread of mini-batch gradients, final epoch
     result["runs"] = len(finals)
     result["target"] = metrics.get("target")
@@ -50,10 +60,14 @@ def entry(variant: dict, baseline: dict, lr_tolerance: float) -> dict:
         norms = when.get("preact_grad_norm") or []
         result[f"grad_norm_first_over_last{suffix}"] = (
             _ratio(norms[0], norms[-1]) if len(norms) >= 2 else None)
+        # A layer whose units are all the same (a symmetric start) is reported as symmetric, not as dead.
+        symmetric = [bool(v and v > 0.5) for v in (when.get("symmetric") or [])]
+        result[f"symmetric_layers{suffix}"] = sum(symmetric)
         for key in ("dead_fraction", "saturated_fraction"):
-            layers = [v for v in (when.get(key) or []) if v is not None]
+            layers = [v for i, v in enumerate(when.get(key) or [])
+                      if v is not None and not (i < len(symmetric) and symmetric[i])]
             result[f"{key}{suffix}"] = round_sig(sum(layers) / len(layers)) if layers else None
-    result.update(learning_rate_findings(metrics, lr_tolerance))
+    result.update(learning_rate_findings(metrics, report.lr_tolerance))
     return result
 
 
@@ -75,9 +89,32 @@ def learning_rate_findings(metrics: dict, tolerance: float) -> dict:
             "lr_sensitivity": round_sig(1 - len(good) / len(points))}
 
 
-def summarize_study(variants: dict[str, dict], baseline: str, lr_tolerance: float) -> dict:
+def summarize_study(variants: dict[str, dict], baseline: str, report: ReportConfig) -> dict:
     """{variant: entry} for one condition's variants (in `vary` order)."""
-    return {name: entry(variant, variants[baseline], lr_tolerance) for name, variant in variants.items()}
+    return {name: entry(variant, variants[baseline] if name != baseline else None, report)
+            for name, variant in variants.items()}
+
+
+def adjust(summary: dict[str, dict], report: ReportConfig) -> None:
+    """Holm's correction over every test the study's summary holds (differences and equivalences, all conditions),
+    and each comparison's verdict from the adjusted p-values: better, worse, equivalent, or not resolved."""
+    keys = [key for key, e in summary.items() if e.get("paired_seeds")]
+    tests = [summary[k]["p_vs_baseline"] for k in keys] + [summary[k]["p_equivalence"] for k in keys]
+    adjusted = statistics.holm(tests)
+    for index, key in enumerate(keys):
+        e = summary[key]
+        e["p_adjusted"], e["p_equivalence_adjusted"] = adjusted[index], adjusted[len(keys) + index]
+        e["verdict"] = verdict(e, report.significance)
+
+
+def verdict(e: dict, alpha: float) -> str:
+    """What the adjusted tests support for one comparison with the baseline."""
+    if e["p_adjusted"] is not None and e["p_adjusted"] < alpha and e["diff_vs_baseline"]:
+        improved = by_metric(e["metric"]).better(e["diff_vs_baseline"], 0.0)
+        return "better" if improved else "worse"
+    if e["p_equivalence_adjusted"] is not None and e["p_equivalence_adjusted"] < alpha:
+        return "equivalent"
+    return "not resolved"
 
 
 def wide_curves(variants: dict[str, dict]) -> dict[str, tuple[list[str], list[list]]]:

@@ -144,7 +144,9 @@ class StudyConfig(Frozen):
 class ReportConfig(Frozen):
     """Thresholds that turn measurements into the report's verdicts."""
 
-    significance: Annotated[float, Field(gt=0, lt=1)]  # p-value below which a difference counts
+    significance: Annotated[float, Field(gt=0, lt=1)]  # adjusted p-value below which a test counts
+    # Half-width of the band inside which two variants count as equivalent, per metric (TOST on paired seeds).
+    equivalence_margin: dict[Annotated[str, one_of(("accuracy", "mae"))], PositiveFloat]
     lr_tolerance: Annotated[float, Field(ge=0)]  # metric distance from the best that is still "good"
     vanishing_ratio: Annotated[float, Field(gt=0, lt=1)]  # first/last layer gradient norm below this
     exploding_ratio: Annotated[float, Field(gt=1)]  # first/last layer gradient norm above this

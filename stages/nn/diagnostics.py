@@ -8,11 +8,18 @@ import tensorflow as tf
 SATURATION_SLOPE = 0.1
 
 
+def _unless_non_finite(share: tf.Tensor, activations: tf.Tensor) -> tf.Tensor:
+    """NaN instead of a share when any activation is NaN or infinite: a diverged net's units are not dead or
+    saturated, they are undefined (NaN > 0 is false, so NaN units would otherwise read as dead)."""
+    finite = tf.reduce_all(tf.math.is_finite(activations))
+    return tf.where(finite, share, tf.constant(float("nan")))
+
+
 def dead_fraction(activations: tf.Tensor) -> tf.Tensor:
     """Share of units that never pass a positive signal on the probe batch (ReLU: output 0 for all;
     Leaky ReLU: negative for all). activations: (examples, units)."""
     alive = tf.reduce_any(activations > 0, axis=0)
-    return 1.0 - tf.reduce_mean(tf.cast(alive, tf.float32))
+    return _unless_non_finite(1.0 - tf.reduce_mean(tf.cast(alive, tf.float32)), activations)
 
 
 def saturated_fraction(activations: tf.Tensor, activation: str) -> tf.Tensor:
@@ -21,7 +28,15 @@ def saturated_fraction(activations: tf.Tensor, activation: str) -> tf.Tensor:
         relative_slope = activations * (1.0 - activations) / 0.25
     else:  # tanh
         relative_slope = 1.0 - tf.square(activations)
-    return tf.reduce_mean(tf.cast(relative_slope < SATURATION_SLOPE, tf.float32))
+    return _unless_non_finite(tf.reduce_mean(tf.cast(relative_slope < SATURATION_SLOPE, tf.float32)), activations)
+
+
+def symmetric(preactivations: tf.Tensor) -> tf.Tensor:
+    """1 when every unit of the layer computes the same pre-activation on every probe example (a symmetric start
+    such as all-zero weights: the units are copies and get the same gradients, whether or not they also pass no
+    signal), else 0. Dead units differ here: their pre-activations differ, all below zero. (examples, units)."""
+    spread = tf.reduce_max(preactivations, axis=1) - tf.reduce_min(preactivations, axis=1)  # across units
+    return tf.cast(tf.reduce_all(spread == 0.0), tf.float32)
 
 
 def gradient_noise(full_squared_norm: tf.Tensor, spread: tf.Tensor, batch_size: int,

@@ -46,7 +46,8 @@ def training_shape(cfg: TrainConfig, arrays: Arrays) -> dict[str, int]:
     """What the runs' numbers depend on beyond params: data size, batch, steps per epoch, the noise probe's batch."""
     n_train = len(arrays.y["train"])
     batch_size = OPTIMIZERS.get(cfg.optimizer).batch_size(cfg, n_train)
-    return {"n_train": n_train, "batch_size": batch_size, "steps_per_epoch": -(-n_train // batch_size),
+    return {"n_train": n_train, "n_val": len(arrays.y["val"]), "n_test": len(arrays.y["test"]),
+            "batch_size": batch_size, "steps_per_epoch": -(-n_train // batch_size),
             "noise_batch": max(1, min(batch_size, min(cfg.probe_size, n_train) // 2))}
 
 

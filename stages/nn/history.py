@@ -9,8 +9,9 @@ from stages.config import TrainConfig
 
 SPARSE_SHARE = 0.01  # a weight below this share of its layer's largest |w| counts as pruned
 DIAGNOSTICS = ("grad_norm", "update_ratio", "probe_grad_norm", "preact_grad_norm", "activation_std",
-               "dead_fraction", "saturated_fraction", "noise_ratio", "noise_scale")
-AT_INIT = ("probe_grad_norm", "preact_grad_norm", "activation_std", "dead_fraction", "saturated_fraction")
+               "dead_fraction", "saturated_fraction", "symmetric", "noise_ratio", "noise_scale")
+AT_INIT = ("probe_grad_norm", "preact_grad_norm", "activation_std", "dead_fraction", "saturated_fraction",
+           "symmetric")
 
 
 def finite(value):

@@ -46,6 +46,7 @@ class Probe:
             "probe_grad_norm": tf.stack([tf.norm(g) for g in full[0::2]]),
             "preact_grad_norm": tf.stack([tf.norm(g) for g in grads[len(variables):]] or [tf.zeros([])]),
             "activation_std": tf.stack([tf.math.reduce_std(a) for a in post] or [tf.zeros([])]),
+            "symmetric": tf.stack([diagnostics.symmetric(z) for z in pre] or [tf.zeros([])]),
         }
         if self.activation.family == "relu":
             result["dead_fraction"] = tf.stack([diagnostics.dead_fraction(a) for a in post] or [tf.zeros([])])

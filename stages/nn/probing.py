@@ -53,7 +53,8 @@ def probe_layers(spec: FoundationsConfig, cfg: TrainConfig, data: Path) -> tuple
         per_layer[name]["init"] = per_layer[name][f"epoch_{epochs[0]}"]
         per_layer[name]["final"] = per_layer[name][f"epoch_{epochs[-1]}"]
         per_layer[name]["final_std"] = replicates.mean_std([seed[i] for seed in accuracy[epochs[-1]]])[1]
-    summary = {"probe": {"input": round_sig(raw), **per_layer},
+        per_layer[name]["final_per_seed"] = [round_sig(seed[i]) for seed in accuracy[epochs[-1]]]
+    summary = {"probe": {"input": round_sig(raw), "n_val": len(arrays.y["val"]), **per_layer},
                "calibration": {key: replicates.mean([c[key] for c in calibration])
                                for key in ("ece", "accuracy", "mean_confidence")}}
     summary["calibration"]["ece_std"] = replicates.mean_std([c["ece"] for c in calibration])[1]

@@ -17,7 +17,8 @@ from stages.nn.network import build_mlp
 
 # Curves logged per epoch with DVCLive (mean over seeds of the chosen sweep point, and their std).
 CURVES = ("train_loss", "val_loss", "train_metric", "val_metric", "noise_ratio", "noise_scale")
-LAYER_CURVES = ("grad_norm", "update_ratio", "preact_grad_norm", "dead_fraction", "saturated_fraction")
+LAYER_CURVES = ("grad_norm", "update_ratio", "preact_grad_norm", "dead_fraction", "saturated_fraction",
+                "symmetric")
 
 
 def check_fits_data(cfg: TrainConfig, where: str, n_train: int) -> None:
@@ -60,8 +61,14 @@ def summarize(runs: list, cfg: TrainConfig, task: str) -> tuple[dict, list]:
     chosen_runs = by_point[points.index(chosen)]
     summary = {key: value for key, value in chosen.items() if key not in ("setting", "seeds", "score")}
     summary.update(metric=spec.metric, higher_is_better=spec.higher_is_better, target=cfg.target,
-                   best_setting=chosen["setting"], points=points)
+                   best_setting=chosen["setting"], setting_on_grid_edge=grid_edges(cfg, chosen["setting"]),
+                   points=points)
     return summary, chosen_runs
+
+
+def grid_edges(cfg: TrainConfig, setting: dict[str, float]) -> list[str]:
+    """The swept settings whose chosen value is the smallest or largest of its grid: the optimum may lie outside."""
+    return [key for key, values in cfg.sweep.items() if len(values) > 1 and setting[key] in (min(values), max(values))]
 
 
 def write_models(cfg: TrainConfig, arrays, chosen_runs: list, summary: dict, folder: Path) -> None:

@@ -10,7 +10,7 @@ from stages.analysis.evaluation import load_study
 from stages.common import atomic
 from stages.config import Params, StudyConfig
 from stages.reporting import figures, verdicts
-from stages.reporting.verdicts import fmt
+from stages.reporting.verdicts import fmt, interval
 
 HOW_TO_READ = {
     "val_loss": "Lines are means over seeds, bands ±1 standard deviation; lower is better.",
@@ -32,25 +32,30 @@ HOW_TO_READ = {
 
 
 def table(entries: dict[str, dict], baseline: str) -> list[str]:
-    """A Markdown table of one condition's variants."""
+    """A Markdown table of one condition's variants: selection on validation, every other number on test."""
     metric = next(iter(entries.values()))["metric"]
-    head = (f"| variant | chosen setting | val {metric} ± 95% | test {metric} | train loss | gap | "
-            f"epochs to target | diverged | p vs {baseline} |")
-    rows = [head, "|" + "---|" * 9]
+    head = (f"| variant | chosen setting (on validation) | val {metric} | test {metric} [95%] | "
+            f"test difference vs {baseline} [95%] | p | p adjusted | verdict | epochs to target | diverged |")
+    rows = [head, "|" + "---|" * 10]
     for name, e in entries.items():
-        setting = ", ".join(f"{k}={fmt(v)}" for k, v in (e["best_setting"] or {}).items()) or "-"
-        rows.append(f"| {name} | {setting} | {fmt(e['val_metric'])} ± {fmt(e['val_metric_ci95'], 2)} | "
-                    f"{fmt(e['test_metric'])} | {fmt(e['train_loss'])} | {fmt(e['generalization_gap'])} | "
-                    f"{_reached(e)} | "
-                    f"{e['diverged_runs']} | {'-' if name == baseline else fmt(e['p_vs_baseline'], 2)} |")
+        setting = ", ".join(f"{k}={fmt(v)}" + (" (grid edge)" if k in e["setting_on_grid_edge"] else "")
+                            for k, v in (e["best_setting"] or {}).items()) or "-"
+        if name == baseline:
+            compared = "baseline | - | - | -"
+        else:
+            compared = (f"{fmt(e['diff_vs_baseline'])} {interval(e['diff_low'], e['diff_high'])} | "
+                        f"{fmt(e['p_vs_baseline'], 2)} | {fmt(e['p_adjusted'], 2)} | {e['verdict']}")
+        rows.append(f"| {name} | {setting} | {fmt(e['val_metric'])} | {fmt(e['test_metric'])} "
+                    f"{interval(e['test_low'], e['test_high'])} | {compared} | {_reached(e)} | {e['diverged_runs']} |")
     return rows
 
 
 def _reached(entry: dict) -> str:
-    """Mean epochs to the target over the runs that reached it, and how many did; '-' without a target."""
+    """Median epochs to the target (runs that never reached it count as never), and how many reached it."""
     if entry["target"] is None:
         return "-"
-    return f"{fmt(entry['epochs_to_target'])} ({entry['reached_target_runs']}/{entry['runs']})"
+    median = "not reached" if entry["epochs_to_target"] is None else f"median {fmt(entry['epochs_to_target'])}"
+    return f"{median} ({entry['reached_target_runs']}/{entry['runs']})"
 
 
 def study_figures(study: str, condition: str, variants: dict[str, dict], folder: Path) -> list[tuple[str, str]]:
@@ -112,7 +117,8 @@ def extra_figures(study: str, summary: dict, spec: StudyConfig, folder: Path) ->
         figures.bars(rows, folder / "regularization_gap.png", "train minus validation accuracy", names)
         return ["![regularization_gap.png](figures/regularization_gap.png)", "", f"*How to read:* {HOW_TO_READ['gap']}", ""]
     if study == "regression_losses":
-        rows = [(key, e["test_metric"], e["test_metric_ci95"]) for key, e in summary.items()]
+        rows = [(key, e["test_metric"], (e["test_high"] - e["test_low"]) / 2 if e["test_low"] is not None else None)
+                for key, e in summary.items()]
         figures.bars(rows, folder / "regression_losses_test_mae.png", "test MAE (standardized)", names)
         return ["![regression_losses_test_mae.png](figures/regression_losses_test_mae.png)", "",
                 f"*How to read:* {HOW_TO_READ['test_mae']}", ""]
@@ -152,7 +158,7 @@ def foundations_section(params: Params, reports: Path, folder: Path) -> list[str
             ("reliability.png", "Accuracy against confidence of the softmax outputs on the test split; bars on "
                                 "the diagonal mean calibrated probabilities, below it overconfident ones.")):
         lines += [f"![{file}](figures/foundations_{file})", "", f"*How to read:* {caption}", ""]
-    lines += ["**Verdicts**", ""] + [f"- {v}" for v in verdicts.foundations(summary)] + [""]
+    lines += ["**Verdicts**", ""] + [f"- {v}" for v in verdicts.foundations(summary, params.report)] + [""]
     return lines
 
 
@@ -167,8 +173,16 @@ def build(params: Params, reports: Path, data: Path, figure_dir: Path) -> str:
              "below comes from the pipeline. Do not edit by hand.", "",
              f"Seeds per setting: {len(params.defaults.seeds)} (unless a study sets its own). Data: "
              + "; ".join(sources.values()) + ".", "",
-             "Accuracy is on validation or test splits; regression errors are in standard deviations of the target. "
-             "Intervals are 95% t-intervals over seeds; p-values are Welch's t-test against each study's baseline.",
+             "Each variant's setting (learning rate, penalty, ...) is chosen on the validation split; every other "
+             "number in the tables is on the held-out test split. Regression errors are in standard deviations of "
+             "the target. Intervals are 95%: for accuracy a bootstrap over seeds and over the test examples "
+             "(binomial), so they stay inside [0, 1]; for regression errors a t-interval over seeds. Comparisons "
+             "with a study's baseline are paired by seed (same data order and initial weights): p is the paired "
+             "t-test, \"p adjusted\" is Holm's correction over all the tests the study reports, and a variant is "
+             f"called equivalent only when a TOST puts the difference inside ±{params.report.equivalence_margin.get('accuracy')} "
+             f"accuracy (±{params.report.equivalence_margin.get('mae')} MAE); otherwise it is \"not resolved\", "
+             "with the smallest difference the design detects at 80% power. \"(grid edge)\" marks a chosen "
+             "setting at the end of its grid: the best may lie outside it.",
              "", "## Contents", ""]
     lines += ["1. [Foundations](#1-foundations)"]
     lines += [f"{i}. [{s.replace('_', ' ').capitalize()}](#{i}-{s.replace('_', '-')})"
