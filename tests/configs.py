@@ -10,7 +10,7 @@ PARAMS = config.load(Path(__file__).resolve().parents[1] / "params.yaml")
 
 def train_config(**changes) -> config.TrainConfig:
     """params.yaml's `defaults` without the inner sweep and target, then `changes`, validated as a whole."""
-    return config.with_changes(PARAMS.defaults, sweep={}, target=None, **changes)
+    return config.with_changes(PARAMS.defaults, **{"sweep": {}, "target": None, **changes})
 
 
 def report_config(**changes) -> config.ReportConfig:

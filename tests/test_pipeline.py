@@ -74,13 +74,16 @@ def test_every_study_has_summary_findings_and_curves(reproduced, study):
     expected = {f"{v}/{c}" if c else v for v in TINY_VARY[study] for c in conditions}
     assert set(found) == expected
     for entry in found.values():
-        for key in ("val_metric", "val_metric_ci95", "test_metric", "train_loss", "val_loss", "generalization_gap",
-                    "epochs_to_target", "diverged_runs", "best_setting", "p_vs_baseline",
+        for key in ("val_metric", "test_low", "test_high", "test_metric", "train_loss", "val_loss", "generalization_gap",
+                    "epochs_to_target", "diverged_runs", "best_setting", "p_vs_baseline", "p_adjusted", "verdict",
+                    "diff_low", "diff_high", "p_equivalence_adjusted", "setting_on_grid_edge",
                     "grad_norm_first_over_last", "dead_fraction", "saturated_fraction", "weight_sparsity",
                     "noise_ratio", "noise_scale"):
             assert key in entry, key
     baseline = found[f"{spec['baseline']}/{conditions[0]}" if conditions[0] else spec["baseline"]]
-    assert baseline["p_vs_baseline"] is None or baseline["p_vs_baseline"] == 1.0
+    assert baseline["p_vs_baseline"] is None and baseline["verdict"] is None
+    others = [e for e in found.values() if e is not baseline and e["paired_seeds"]]
+    assert all(e["verdict"] in ("better", "worse", "equivalent", "not resolved") for e in others)
     for condition in conditions:
         curve = (reproduced / "reports" / study / "curves" / condition / "val_loss.tsv").read_text().splitlines()
         assert curve[0].split("\t") == ["epoch", *TINY_VARY[study]] and len(curve) == 4  # epochs 0..2

@@ -45,12 +45,11 @@ def entry(variant: dict, baseline: dict | None, report: ReportConfig) -> dict:
     counted = metrics.get("n_test") if by_metric(metrics["metric"]).higher_is_better else None  # accuracy: a share
     result["test_low"], result["test_high"] = statistics.mean_interval([f["test_metric"] for f in finals.values()],
                                                                         counted)
-    if baseline is not None:
-        against = {run["seed"]: run["final"] for run in chosen_runs(baseline)}
-        seeds = sorted(finals.keys() & against.keys())
-        result.update(statistics.paired([finals[s]["test_metric"] for s in seeds],
-                                        [against[s]["test_metric"] for s in seeds], counted,
-                                        report.equivalence_margin[metrics["metric"]]))
+    against = {run["seed"]: run["final"] for run in chosen_runs(baseline)} if baseline is not None else {}
+    seeds = sorted(finals.keys() & against.keys())  # the baseline itself: no pairs, every comparison None
+    result.update(statistics.paired([finals[s]["test_metric"] for s in seeds],
+                                    [against[s]["test_metric"] for s in seeds], counted,
+                                    report.equivalence_margin[metrics["metric"]]))
     result["gradient_noise"] = metrics.get("noise_ratio")  # relative spread of mini-batch gradients, final epoch
     result["runs"] = len(finals)
     result["target"] = metrics.get("target")
@@ -98,6 +97,8 @@ def summarize_study(variants: dict[str, dict], baseline: str, report: ReportConf
 def adjust(summary: dict[str, dict], report: ReportConfig) -> None:
     """Holm's correction over every test the study's summary holds (differences and equivalences, all conditions),
     and each comparison's verdict from the adjusted p-values: better, worse, equivalent, or not resolved."""
+    for e in summary.values():
+        e.update(p_adjusted=None, p_equivalence_adjusted=None, verdict=None)
     keys = [key for key, e in summary.items() if e.get("paired_seeds")]
     tests = [summary[k]["p_vs_baseline"] for k in keys] + [summary[k]["p_equivalence"] for k in keys]
     adjusted = statistics.holm(tests)

@@ -1,0 +1,70 @@
+"""The committed report (reports/README.md, written by `dvc repro`) says only what its tests support."""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.conftest import REPO
+
+REPORT = (REPO / "reports" / "README.md").read_text()
+INTERVAL = re.compile(r"\[(-?[\d.e+-]+|n/a), (-?[\d.e+-]+|n/a)\]")
+
+
+def tables() -> list[tuple[list[str], list[list[str]]]]:
+    """Every Markdown table of the report as (header cells, rows of cells)."""
+    found, lines = [], REPORT.splitlines()
+    for index, line in enumerate(lines):
+        if line.startswith("|") and index + 1 < len(lines) and lines[index + 1].startswith("|---"):
+            rows = []
+            for row in lines[index + 2:]:
+                if not row.startswith("|"):
+                    break
+                rows.append([cell.strip() for cell in row.strip("|").split("|")])
+            found.append(([cell.strip() for cell in line.strip("|").split("|")], rows))
+    return found
+
+
+def test_the_report_has_comparison_tables():
+    assert any("test accuracy [95%]" in header for header, _ in tables())
+
+
+@pytest.mark.parametrize("column, low, high", [("test accuracy [95%]", 0.0, 1.0), ("test difference vs", -1.0, 1.0)])
+def test_accuracy_intervals_stay_inside_their_range(column, low, high):
+    checked = 0
+    for header, rows in tables():
+        if "accuracy" not in " ".join(header):
+            continue
+        for index in [i for i, cell in enumerate(header) if cell.startswith(column)]:
+            for row in rows:
+                for a, b in INTERVAL.findall(row[index]):
+                    if "n/a" not in (a, b):
+                        assert low <= float(a) <= float(b) <= high, row
+                        checked += 1
+    assert checked > 0
+
+
+def test_every_p_value_has_its_adjusted_value_beside_it():
+    for header, rows in tables():
+        if "p" in header:
+            raw, adjusted = header.index("p"), header.index("p adjusted")
+            for row in rows:
+                assert (row[raw] == "-") == (row[adjusted] == "-"), row
+    prose = [line for line in REPORT.splitlines() if not line.startswith("|")]
+    for line in prose:
+        for match in re.finditer(r"\bp ?= ?[\d.]", line):
+            before = line[max(0, match.start() - 14):match.start()]
+            assert "adjusted" in before or "TOST" in before, line
+
+
+def test_no_chosen_setting_sits_on_the_edge_of_its_grid():
+    assert "(grid edge)" not in REPORT
+
+
+def test_every_equivalence_states_its_margin():
+    for line in REPORT.splitlines():
+        for match in re.finditer(r"equivalent", line):
+            tail = line[match.start():match.start() + 40]
+            if "| equivalent" in line[max(0, match.start() - 2):match.end()]:
+                continue  # a table cell: the margin is stated above the tables
+            assert "within ±" in tail, line
