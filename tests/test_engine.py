@@ -177,19 +177,3 @@ def test_xla_is_chosen_for_long_jobs_only(processed):
     assert not make(processed).xla  # 2 epochs
     assert make(processed, optimizer="sgd", epochs=20).xla  # batch size 1: ~1,000 steps an epoch
 
-
-def test_a_choice_at_the_end_of_its_grid_is_flagged_unless_the_response_is_flat():
-    from stages.nn.training import grid_edges
-
-    cfg = train_config(sweep={"learning_rate": [0.01, 0.1, 1.0]})
-
-    def points(*scores):
-        return [{"setting": {"learning_rate": rate}, "diverged_runs": 0, "score": score}
-                for rate, score in zip((0.01, 0.1, 1.0), scores)]
-
-    rising = points(0.5, 0.8, 0.9)
-    assert grid_edges(cfg, rising[2], rising) == ["learning_rate"]
-    peaked = points(0.5, 0.9, 0.8)
-    assert grid_edges(cfg, peaked[1], peaked) == []
-    flat = points(0.1, 0.1, 0.1)  # a net that learns nothing at any rate: the first is chosen, nothing lies beyond
-    assert grid_edges(cfg, flat[0], flat) == []

@@ -167,3 +167,16 @@ def test_diverged_runs_never_reach_the_final_diagnostics():
     summary = replicates.summarize_point([run(0, True, [1.0]), run(1, False, [0.2])], higher_is_better=True)
     assert summary["dead_fraction"] == [0.2] and summary["diagnostics_runs"] == 1  # the NaN net's 1.0 is left out
     assert summary["dead_fraction_init"] == [0.1] and summary["diverged_runs"] == 1
+
+
+def test_a_choice_at_the_end_of_its_grid_is_flagged_unless_the_response_is_flat_there():
+    from stages.analysis.study_summary import grid_edges
+
+    def points(*scores):
+        return [{"setting": {"learning_rate": rate}, "diverged_runs": 0, "score": score}
+                for rate, score in zip((0.01, 0.1, 1.0), scores)]
+
+    assert grid_edges({"learning_rate": 1.0}, points(0.5, 0.8, 0.9), 0.02) == ["learning_rate"]
+    assert grid_edges({"learning_rate": 0.1}, points(0.5, 0.9, 0.8), 0.02) == []  # interior
+    assert grid_edges({"learning_rate": 0.01}, points(0.102, 0.101, 0.1), 0.02) == []  # learns nothing anywhere
+    assert grid_edges({"learning_rate": 1.0}, points(0.5, 0.89, 0.9), 0.02) == []  # within the noise band

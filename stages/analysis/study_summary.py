@@ -41,7 +41,7 @@ def entry(variant: dict, baseline: dict | None, report: ReportConfig) -> dict:
         "val_loss", "generalization_gap", "epochs_to_target", "reached_target_runs", "diverged_runs",
         "diagnostics_runs", "best_setting", "weight_sparsity", "noise_ratio", "noise_scale", "test_rmse", "metric",
         "n_val", "n_test")}
-    result["setting_on_grid_edge"] = metrics.get("setting_on_grid_edge") or []
+    result["setting_on_grid_edge"] = grid_edges(metrics["best_setting"], metrics["points"], report.lr_tolerance)
     counted = metrics.get("n_test") if by_metric(metrics["metric"]).higher_is_better else None  # accuracy: a share
     result["test_low"], result["test_high"] = statistics.mean_interval([f["test_metric"] for f in finals.values()],
                                                                         counted)
@@ -68,6 +68,24 @@ def entry(variant: dict, baseline: dict | None, report: ReportConfig) -> dict:
             result[f"{key}{suffix}"] = round_sig(sum(layers) / len(layers)) if layers else None
     result.update(learning_rate_findings(metrics, report.lr_tolerance))
     return result
+
+
+def grid_edges(chosen: dict[str, float], points: list[dict], tolerance: float) -> list[str]:
+    """The swept settings whose chosen value is the smallest or largest of its grid and beats the next value
+    inward by more than `tolerance` (the metric's noise band; no divergence on the chosen side either): the
+    optimum may lie outside the grid. Within the band the response is flat there, as for a net that learns
+    nothing at any rate."""
+    edges = []
+    for key, value in chosen.items():
+        grid = sorted({p["setting"][key] for p in points})
+        if len(grid) < 2 or value not in (grid[0], grid[-1]):
+            continue
+        inward = grid[1] if value == grid[0] else grid[-2]
+        best = next(p for p in points if p["setting"] == chosen)
+        neighbour = next(p for p in points if p["setting"] == {**chosen, key: inward})
+        if neighbour["diverged_runs"] > best["diverged_runs"] or neighbour["score"] < best["score"] - tolerance:
+            edges.append(key)
+    return edges
 
 
 def init_noise_ratio(variant: dict) -> float | None:

@@ -61,25 +61,8 @@ def summarize(runs: list, cfg: TrainConfig, task: str) -> tuple[dict, list]:
     chosen_runs = by_point[points.index(chosen)]
     summary = {key: value for key, value in chosen.items() if key not in ("setting", "seeds", "score")}
     summary.update(metric=spec.metric, higher_is_better=spec.higher_is_better, target=cfg.target,
-                   best_setting=chosen["setting"], setting_on_grid_edge=grid_edges(cfg, chosen, points),
-                   points=points)
+                   best_setting=chosen["setting"], points=points)
     return summary, chosen_runs
-
-
-def grid_edges(cfg: TrainConfig, chosen: dict, points: list[dict]) -> list[str]:
-    """The swept settings whose chosen value is the smallest or largest of its grid and scores strictly better
-    than the next value inward: the optimum may lie outside the grid. (A tie means the response is flat there.)"""
-    edges = []
-    for key, values in cfg.sweep.items():
-        grid = sorted(values)
-        value = chosen["setting"][key]
-        if len(grid) < 2 or value not in (grid[0], grid[-1]):
-            continue
-        inward = grid[1] if value == grid[0] else grid[-2]
-        neighbour = next(p for p in points if p["setting"] == {**chosen["setting"], key: inward})
-        if (neighbour["diverged_runs"], -neighbour["score"]) > (chosen["diverged_runs"], -chosen["score"]):
-            edges.append(key)
-    return edges
 
 
 def write_models(cfg: TrainConfig, arrays, chosen_runs: list, summary: dict, folder: Path) -> None:

@@ -182,7 +182,8 @@ def build(params: Params, reports: Path, data: Path, figure_dir: Path) -> str:
              f"called equivalent only when a TOST puts the difference inside ±{params.report.equivalence_margin.get('accuracy')} "
              f"accuracy (±{params.report.equivalence_margin.get('mae')} MAE); otherwise it is \"not resolved\", "
              "with the smallest difference the design detects at 80% power. \"(grid edge)\" marks a chosen "
-             "setting at the end of its grid: the best may lie outside it.",
+             f"setting at the end of its grid that beats the next one inward by more than {params.report.lr_tolerance}: "
+             "the best may lie outside it.",
              "", "## Contents", ""]
     lines += ["1. [Foundations](#1-foundations)"]
     lines += [f"{i}. [{s.replace('_', ' ').capitalize()}](#{i}-{s.replace('_', '-')})"
