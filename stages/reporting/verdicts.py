@@ -104,8 +104,9 @@ def optimizers(summary: Summary, cfg: ReportConfig, findings: dict, spec: StudyC
     reached = {n: e["epochs_to_target"] for n, e in entries.items() if e["epochs_to_target"] is not None}
     if reached:
         first = min(reached, key=reached.get)
-        lines.append(f"First to the target validation accuracy: **{first}** after {fmt(reached[first])} "
-                     f"epochs on average; never reached by: {', '.join(sorted(set(entries) - set(reached))) or 'none'}.")
+        lines.append(f"First to the target validation accuracy: **{first}**, median {fmt(reached[first])} epochs "
+                     f"(a run that never got there counts as never); not reached by half of the runs or more: "
+                     f"{', '.join(sorted(set(entries) - set(reached))) or 'none'}.")
     rates = {n: e.get("best_learning_rate") for n, e in entries.items() if e.get("best_learning_rate")}
     if rates:
         spread = math.log10(max(rates.values()) / min(rates.values()))
@@ -119,7 +120,8 @@ def optimizers(summary: Summary, cfg: ReportConfig, findings: dict, spec: StudyC
     plain = [w for n, w in widths.items() if n not in adaptive_names]
     if adaptive and plain:
         a, p = sum(adaptive) / len(adaptive), sum(plain) / len(plain)
-        lines.append(f"Range of learning rates within {cfg.lr_tolerance} of each optimizer's best: "
+        lines.append(f"Range of learning rates within {cfg.lr_tolerance} of each optimizer's best, on each one's own "
+                     "grid (so at most that grid's width): "
                      f"{fmt(a, 2)} decades on average for the adaptive methods ({', '.join(adaptive_names)}) vs "
                      f"{fmt(p, 2)} for the SGD family; "
                      + ("here the adaptive methods were the less sensitive. " if a > p else
