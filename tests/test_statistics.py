@@ -50,18 +50,21 @@ def test_paired_test_is_the_t_test_on_seed_differences():
 def test_verdicts_follow_the_adjusted_tests():
     from stages.analysis import study_summary
 
-    summary = {"better": {"metric": "accuracy", "paired_seeds": 5, "p_vs_baseline": 0.001, "p_equivalence": 0.9,
-                          "diff_vs_baseline": 0.05},
-               "worse_mae": {"metric": "mae", "paired_seeds": 5, "p_vs_baseline": 0.001, "p_equivalence": 0.9,
-                             "diff_vs_baseline": 0.3},
-               "same": {"metric": "accuracy", "paired_seeds": 5, "p_vs_baseline": 0.9, "p_equivalence": 0.001,
-                        "diff_vs_baseline": 0.0},
-               "unclear": {"metric": "accuracy", "paired_seeds": 5, "p_vs_baseline": 0.03, "p_equivalence": 0.4,
-                           "diff_vs_baseline": 0.01},
-               "base": {"metric": "accuracy", "paired_seeds": None}}
+    def compared(metric, p, p_equivalence, diff, low, high):
+        return {"metric": metric, "paired_seeds": 5, "p_vs_baseline": p, "p_equivalence": p_equivalence,
+                "diff_vs_baseline": diff, "diff_low": low, "diff_high": high}
+
+    summary = {"better": compared("accuracy", 0.001, 0.9, 0.05, 0.03, 0.07),
+               "worse_mae": compared("mae", 0.001, 0.9, 0.3, 0.2, 0.4),
+               "same": compared("accuracy", 0.9, 0.001, 0.0, -0.005, 0.005),
+               "unclear": compared("accuracy", 0.03, 0.4, 0.01, 0.002, 0.02),
+               "interval_crosses_zero": compared("accuracy", 0.0001, 0.9, 0.01, -0.002, 0.02),
+               "interval_outside_margin": compared("accuracy", 0.9, 0.0001, 0.0, -0.02, 0.02),
+               "base": {"metric": "accuracy", "paired_seeds": 0}}
     study_summary.adjust(summary, report_config(significance=0.05))
-    assert [summary[k]["verdict"] for k in ("better", "worse_mae", "same", "unclear")] == [
-        "better", "worse", "equivalent", "not resolved"]  # 0.03 alone would pass; Holm over 8 tests does not
+    assert [summary[k]["verdict"] for k in summary] == [
+        "better", "worse", "equivalent", "not resolved",  # 0.03 alone would pass; Holm over 12 tests does not
+        "not resolved", "not resolved", None]  # a test needs its interval to agree
     assert summary["unclear"]["p_adjusted"] > 0.05 and summary["base"]["verdict"] is None
 
 

@@ -53,5 +53,5 @@ def probe_gain(probe: dict, report: ReportConfig) -> dict:
                                                  report.equivalence_margin["accuracy"])}
     result.update(p_adjusted=result["p_vs_baseline"], p_equivalence_adjusted=result["p_equivalence"],
                   metric="accuracy")
-    result["verdict"] = study_summary.verdict(result, report.significance)
+    result["verdict"] = study_summary.verdict(result, report.significance, report.equivalence_margin["accuracy"])
     return result

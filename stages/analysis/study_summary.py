@@ -123,17 +123,25 @@ def adjust(summary: dict[str, dict], report: ReportConfig) -> None:
     for index, key in enumerate(keys):
         e = summary[key]
         e["p_adjusted"], e["p_equivalence_adjusted"] = adjusted[index], adjusted[len(keys) + index]
-        e["verdict"] = verdict(e, report.significance)
+        e["verdict"] = verdict(e, report.significance, report.equivalence_margin[e["metric"]])
 
 
-def verdict(e: dict, alpha: float) -> str:
-    """What the adjusted tests support for one comparison with the baseline."""
-    if e["p_adjusted"] is not None and e["p_adjusted"] < alpha and e["diff_vs_baseline"]:
+def verdict(e: dict, alpha: float, margin: float) -> str:
+    """What the adjusted tests support for one comparison with the baseline. The paired t-test sees only the
+    seed-to-seed spread, the interval also the test set's sampling error, so a verdict needs both: "better" or
+    "worse" when the adjusted p is below alpha and the interval excludes 0, "equivalent" when TOST's adjusted p is
+    below alpha and the interval lies inside ±margin, else "not resolved"."""
+    low, high = e["diff_low"], e["diff_high"]
+    if low is None or high is None:
+        return "not resolved"
+    if e["p_adjusted"] is not None and e["p_adjusted"] < alpha and (low > 0 or high < 0):
         improved = by_metric(e["metric"]).better(e["diff_vs_baseline"], 0.0)
         return "better" if improved else "worse"
-    if e["p_equivalence_adjusted"] is not None and e["p_equivalence_adjusted"] < alpha:
+    if e["p_equivalence_adjusted"] is not None and e["p_equivalence_adjusted"] < alpha and -margin < low \
+            and high < margin:
         return "equivalent"
     return "not resolved"
+
 
 
 def wide_curves(variants: dict[str, dict]) -> dict[str, tuple[list[str], list[list]]]:

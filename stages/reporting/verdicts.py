@@ -62,6 +62,8 @@ def comparison(name: str, e: dict, cfg: ReportConfig) -> str:
     if e.get("verdict") == "equivalent":
         margin = cfg.equivalence_margin[e["metric"]]
         return f"{name} equivalent within ±{fmt(margin)} (adjusted TOST p = {fmt(e['p_equivalence_adjusted'], 2)})"
+    if not e.get("paired_seeds"):
+        return f"{name}: no comparison (no finite test metric: {e['diverged_runs']} of {e['runs']} runs diverged)"
     return (f"{name}: not resolved with {e.get('paired_seeds', 0)} seeds (difference {fmt(e['diff_vs_baseline'])} "
             f"{interval(e['diff_low'], e['diff_high'])}; the smallest this design detects is "
             f"±{fmt(e.get('detectable_effect'))})")
