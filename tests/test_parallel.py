@@ -8,12 +8,16 @@ import pytest
 
 from stages.nn import parallel, runtime
 from stages.common.errors import UserError
-from tests.configs import train_config
+from stages import config
+from tests.configs import PARAMS, train_config
 from tests.conftest import REPO, run
+
+# classification_losses@mse as params.yaml trains it: every (learning rate, seed) pair
+MSE = config.study_configs(PARAMS, "classification_losses", "mse")[0][1]
 
 
 def train_stage(processed, out, workers: str):
-    """classification_losses@mse (12 small runs) with TRAIN_WORKERS set; returns the completed process."""
+    """classification_losses@mse (a few small runs) with TRAIN_WORKERS set; returns the completed process."""
     return run([sys.executable, "-m", "stages.train", "--study", "classification_losses", "--variant", "mse",
                 "--data", str(processed / "breast_cancer"), "--models", str(out / "models"), "--out",
                 str(out / "runs")], REPO, TRAIN_WORKERS=workers)
@@ -25,11 +29,11 @@ def test_workers_change_the_speed_not_the_results(processed, tmp_path):
         assert done.returncode == 0, done.stderr[-2000:]
         timing = json.loads((tmp_path / workers / "runs" / "timing.json").read_text())
         assert timing["workers"] == int(workers)
-        assert timing["training_seconds"] > 0 and len(timing["runs"]) == 12
+        assert timing["training_seconds"] > 0 and len(timing["runs"]) == len(MSE.runs())
     for name in ("metrics.json", "history.json"):
         assert (tmp_path / "1" / "runs" / name).read_bytes() == (tmp_path / "2" / "runs" / name).read_bytes()
     assert sorted(p.name for p in (tmp_path / "2" / "models").iterdir()) == [
-        "config.json", "seed_0.keras", "seed_1.keras", "seed_2.keras"]
+        "config.json", *(f"seed_{seed}.keras" for seed in MSE.seeds)]
 
 
 def test_a_bad_worker_count_is_one_line_before_training(processed, tmp_path):
