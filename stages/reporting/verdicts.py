@@ -42,11 +42,10 @@ def in_role(spec: StudyConfig, role: str, entries: Summary) -> tuple[list[str], 
     return [name for name in names if name in entries], note
 
 
-def _better(entry: dict) -> float:
-    value = entry.get("val_metric")
-    if value is None:
-        return -math.inf
-    return by_metric(entry["metric"]).score(value)
+def _better(entry: dict, key: str = "val_metric") -> float:
+    """An entry's metric on a scale where larger is better (-inf when missing), for max()."""
+    value = entry.get(key)
+    return -math.inf if value is None else by_metric(entry["metric"]).score(value)
 
 
 def interval(low: float | None, high: float | None) -> str:
@@ -74,7 +73,7 @@ def general(summary: Summary, cfg: ReportConfig, baseline: str) -> list[str]:
     lines = []
     for condition, entries in split(summary).items():
         where = f" ({condition})" if condition else ""
-        best = max(entries, key=lambda name: _better_on_test(entries[name]))
+        best = max(entries, key=lambda name: _better(entries[name], "test_metric"))
         e = entries[best]
         lines.append(f"Highest on the test split{where}: **{best}**, {e['metric']} {fmt(e['test_metric'])} "
                      f"{interval(e['test_low'], e['test_high'])} (95% interval).")
@@ -82,11 +81,6 @@ def general(summary: Summary, cfg: ReportConfig, baseline: str) -> list[str]:
         if compared:
             lines.append(f"Against {baseline}{where} on test, paired by seed: " + "; ".join(compared) + ".")
     return lines
-
-
-def _better_on_test(entry: dict) -> float:
-    value = entry.get("test_metric")
-    return -math.inf if value is None else by_metric(entry["metric"]).score(value)
 
 
 def optimizers(summary: Summary, cfg: ReportConfig, findings: dict, spec: StudyConfig) -> list[str]:
