@@ -13,16 +13,14 @@ from stages.common.errors import stage_entry
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, epilog=(
         "Reads params.yaml (studies.STUDY, report) and RUNS/<variant>[/<condition>]/ from the train stages. "
-        "Writes OUT/summary.json ({variant: {metric: value}}), OUT/findings.json, OUT/curves/[<condition>/]*.tsv "
-        "and TIMING/[<condition>/]by_time.tsv (wall-clock, kept apart: not byte-stable)."))
+        "Writes OUT/summary.json ({variant: {metric: value}}), OUT/findings.json and OUT/curves/[<condition>/]*.tsv."))
     parser.add_argument("--study", required=True)
     parser.add_argument("--runs", type=Path, required=True, help="folder holding the study's train outputs")
     parser.add_argument("--out", type=Path, required=True, help="the study's report folder")
-    parser.add_argument("--timing", type=Path, required=True, help="folder for wall-clock curves")
     args = parser.parse_args(argv)
     params = config.load()
     config.get_study(params, args.study)
-    summary = evaluate(params, args.study, args.runs, args.out, args.timing)
+    summary = evaluate(params, args.study, args.runs, args.out)
     print(f"evaluate {args.study}: {len(summary)} variants -> {args.out}/summary.json")
 
 

@@ -150,7 +150,8 @@ def test_study_configs_merge_in_order():
     (condition, cfg), = config.study_configs(params, "gradient_noise", "full")
     assert condition == "" and cfg.optimizer == "batch_gd" and cfg.epochs == params.studies["gradient_noise"].set["epochs"]
     deep = dict(config.study_configs(params, "activations", "tanh"))["deep"]
-    assert deep.activation == "tanh" and len(deep.hidden) >= 8 and deep.optimizer == "minibatch_sgd"
+    assert deep.activation == "tanh" and len(deep.hidden) >= 4 and deep.initializer == "standard_uniform"
+    assert deep.optimizer == "minibatch_sgd" and deep.batch_size == 10
     with pytest.raises(ParamsError, match="studies: 'optimisers' is not one of: optimizers"):
         config.study_configs(params, "optimisers", "adam")
 
@@ -217,3 +218,34 @@ def test_a_role_may_name_a_factor_value_left_out_of_vary():
     """An experiment may train fewer variants (`-S studies.optimizers.vary=[minibatch_sgd,adam]`); roles stay valid."""
     params = config.parse(with_change("studies.optimizers.vary", ["minibatch_sgd", "adam"]))
     assert params.studies["optimizers"].roles["adaptive"] == ["adagrad", "rmsprop", "adam"]
+
+
+def test_a_cure_pinned_to_an_unknown_condition_is_a_params_error():
+    with pytest.raises(ParamsError, match=r"studies.activations.cures.tanh/deep: 'depp' is not one of: shallow, deep, "
+                                          r"deep_glorot.*\(a condition\)"):
+        config.parse(with_change("studies.activations.cures", {"tanh/deep": "sigmoid/depp"}))
+
+
+def test_label_noise_needs_a_classification_dataset():
+    with pytest.raises(ParamsError, match=r"studies.regression_losses.conditions.clean.label_noise: 0.2 needs a "
+                                          r"classification dataset; california_housing is regression"):
+        config.parse(with_change("studies.regression_losses.conditions", {"clean": {"outlier_share": 0.0,
+                                                                                    "label_noise": 0.2}}))
+
+
+def test_a_concept_row_must_show_something_its_study_has():
+    rows = BASE["report"]["concepts"]
+    bad = [{**rows[0], "shows": "finding:perceptrons"}, *rows[1:]]
+    with pytest.raises(ParamsError, match=r"report.concepts\[0\].shows: 'finding:perceptrons' is not one of: "
+                                          r"finding:perceptron.*did you mean 'finding:perceptron'"):
+        config.parse(with_change("report.concepts", bad))
+    bad = [*rows, {"concept": "x", "paper": "y", "study": "optimizers", "shows": "adamw"}]
+    with pytest.raises(ParamsError, match=r"report.concepts\[\d+\].shows: 'adamw' is neither a cure of "
+                                          r"studies.optimizers"):
+        config.parse(with_change("report.concepts", bad))
+
+
+def test_hidden_layers_too_big_for_this_machine_are_a_params_error():
+    with pytest.raises(ParamsError, match=r"defaults.hidden: \[65536, 65536, 65536\] needs about \d+ GiB for weights, "
+                                          r"gradients and optimizer state; this machine has \d+ GiB"):
+        config.parse(with_change("defaults.hidden", [65536, 65536, 65536]))

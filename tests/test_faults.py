@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+import shutil
 import signal
 import socket
 import subprocess
@@ -136,7 +137,7 @@ def test_interrupted_training_leaves_nothing_and_reruns(processed, tmp_path):
     # Batch-1 SGD: 18 runs of about 2 s each, so the signal surely lands mid-training even on a busy machine.
     command = [sys.executable, "-m", "stages.train", "--study", "optimizers", "--variant", "sgd",
                "--data", str(processed / "fashion_mnist"), "--models", str(tmp_path / "models"),
-               "--out", str(tmp_path / "runs")]
+               "--out", str(tmp_path / "runs"), "--timing", str(tmp_path / "timing")]
     child = subprocess.Popen(command, cwd=REPO, env=subprocess_env(), stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, text=True)
     for line in child.stdout:  # a line per finished run: training is under way
@@ -149,3 +150,17 @@ def test_interrupted_training_leaves_nothing_and_reruns(processed, tmp_path):
     rerun = subprocess.run(command, cwd=REPO, env=subprocess_env(), capture_output=True, text=True, timeout=600)
     assert rerun.returncode == 0, rerun.stderr
     assert (tmp_path / "runs" / "metrics.json").is_file() and (tmp_path / "models" / "seed_0.keras").is_file()
+
+
+def test_a_truncated_processed_split_is_one_line_naming_the_file(processed, tmp_path):
+    from stages.common.errors import DataError
+    from stages.ingest.arrays import load_arrays
+    from tests.configs import train_config
+
+    folder = tmp_path / "fashion_mnist"
+    shutil.copytree(processed / "fashion_mnist", folder)
+    data = (folder / "train.npz").read_bytes()
+    (folder / "train.npz").write_bytes(data[: len(data) // 2])
+    with pytest.raises(DataError, match=r"train.npz: not a readable split \(BadZipFile: .*\); rebuild it with "
+                                        r"`dvc repro -f preprocess@fashion_mnist`"):
+        load_arrays(folder, train_config())

@@ -20,14 +20,15 @@ def train_stage(processed, out, workers: str):
     """classification_losses@mse (a few small runs) with TRAIN_WORKERS set; returns the completed process."""
     return run([sys.executable, "-m", "stages.train", "--study", "classification_losses", "--variant", "mse",
                 "--data", str(processed / "breast_cancer"), "--models", str(out / "models"), "--out",
-                str(out / "runs")], REPO, TRAIN_WORKERS=workers)
+                str(out / "runs"), "--timing", str(out / "timing")], REPO, TRAIN_WORKERS=workers)
 
 
 def test_workers_change_the_speed_not_the_results(processed, tmp_path):
     for workers in ("1", "2"):
         done = train_stage(processed, tmp_path / workers, workers)
         assert done.returncode == 0, done.stderr[-2000:]
-        timing = json.loads((tmp_path / workers / "runs" / "timing.json").read_text())
+        timing = json.loads((tmp_path / workers / "timing" / "timing.json").read_text())
+        assert not (tmp_path / workers / "runs" / "timing.json").exists()  # wall-clock times live apart
         assert timing["workers"] == int(workers)
         assert timing["training_seconds"] > 0 and len(timing["runs"]) == len(MSE.runs())
     for name in ("metrics.json", "history.json"):
@@ -42,6 +43,7 @@ def test_a_bad_worker_count_is_one_line_before_training(processed, tmp_path):
     assert done.stderr.strip().splitlines()[-1] == (
         "error: environment variable TRAIN_WORKERS='two': allowed: a whole number >= 1")
     assert not tmp_path.joinpath("runs").exists() and not tmp_path.joinpath("models").exists()
+    assert not tmp_path.joinpath("timing").exists()
 
 
 def test_worker_count_follows_the_step_size_and_the_override(monkeypatch):

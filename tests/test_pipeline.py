@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +15,7 @@ import pytest
 import yaml
 
 from stages.catalog.datasets import DATASETS
-from tests.conftest import REPO, copy_repo, dvc, run
+from tests.conftest import REPO, copy_repo, dvc, run, subprocess_env
 
 # Two variants per study (its baseline and one other), two seeds, two epochs, at most two sweep points.
 PARAMS = yaml.safe_load((REPO / "params.yaml").read_text())
@@ -31,8 +33,13 @@ def tiny(params: dict) -> dict:
     for name, spec in params["studies"].items():
         spec["vary"] = TINY_VARY[name]
         spec["set"].update(epochs=2, probe_size=64)
-        if "sweep" in spec["set"]:
-            spec["set"]["sweep"] = {k: v[:2] for k, v in spec["set"]["sweep"].items()}
+        for overrides in [spec["set"], *spec["conditions"].values()]:  # a condition's own schedule wins over set
+            if "seeds" in overrides:
+                overrides["seeds"] = [0, 1]
+            if "epochs" in overrides:
+                overrides["epochs"] = 2
+            if overrides.get("sweep"):
+                overrides["sweep"] = {k: v[:2] for k, v in overrides["sweep"].items()}
     return params
 
 
@@ -121,10 +128,16 @@ def test_plots_show_writes_html_with_every_study(reproduced):
     assert html.returncode == 0 and (reproduced / "plots_html" / "index.html").is_file()
 
 
-def test_metrics_show_lists_each_study(reproduced):
-    shown = dvc("metrics", "show", "--json", cwd=reproduced).stdout
-    for study in PARAMS["studies"]:
-        assert f"reports/{study}/summary.json" in shown
+def test_metrics_show_lists_each_study_by_its_headline_numbers_only(reproduced):
+    shown = json.loads(dvc("metrics", "show", "--json", cwd=reproduced).stdout)
+    files = next(iter(shown.values()))["data"]
+    for study, spec in PARAMS["studies"].items():
+        assert f"reports/{study}/summary.json" not in files  # every diagnostic stays a plain output
+        numbers = files[f"reports/{study}/headline.json"]["data"]
+        keys = {key for entry in numbers.values() for key in entry}
+        assert {"test_metric", "test_low", "test_high"} <= keys and keys <= {
+            "val_metric", "test_metric", "test_low", "test_high", "generalization_gap", "diff_vs_baseline",
+            "p_adjusted", *spec["headline"]}, study
 
 
 def test_pipeline_timing_covers_every_stage_and_splits_training_from_overhead(reproduced):
@@ -170,11 +183,10 @@ def test_training_is_byte_identical_on_rerun(reproduced):
     for name in ("a", "b"):
         result = run([sys.executable, "-m", "stages.train", "--study", study, "--variant", variant, "--data",
                       "data/processed/breast_cancer", "--models", f"rerun/{name}/models", "--out",
-                      f"rerun/{name}/reports"], reproduced)
+                      f"rerun/{name}/reports", "--timing", f"rerun/{name}/timing"], reproduced)
         assert result.returncode == 0, result.stderr
         folder = reproduced / "rerun" / name / "reports"
-        outputs.append({str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*"))
-                        if p.is_file() and p.name != "timing.json"})
+        outputs.append({str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()})
     assert outputs[0] == outputs[1]
     assert {"metrics.json", "history.json"} <= set(outputs[0])
     committed = reproduced / "reports" / study / "runs" / variant / "metrics.json"
@@ -266,7 +278,7 @@ def test_queued_experiments_run_in_parallel_without_interfering(reproduced):
                 if rev.get("name") in names:
                     data = rev["data"]
                     found[rev["name"]] = (data["params"]["params.yaml"]["data"]["studies"][study]["set"]["epochs"],
-                                          data["metrics"][f"reports/{study}/summary.json"]["data"])
+                                          data["metrics"][f"reports/{study}/headline.json"]["data"])
     assert set(found) == set(names)
     assert found["epochs3"][0] == 3 and found["epochs4"][0] == 4
     assert found["epochs3"][1] != found["epochs4"][1]  # each experiment kept its own results
@@ -320,3 +332,43 @@ def test_report_renders_with_every_figure(reproduced, tmp_path):
     images = len(re.findall(r"<img ", dom))
     assert images > 10 and f'data-drawn="{images}"' in dom  # every figure loaded
     assert dom.count("<table>") >= len(PARAMS["studies"])
+
+
+def test_an_interrupted_exp_run_leaves_git_clean_and_the_next_one_runs(tmp_path):
+    """SIGTERM inside a train stage of `dvc exp run` after another train stage finished (DVCLive's end once
+    `git add`ed its staging files), then `dvc exp run` again: it runs, and no staging path is left anywhere."""
+    import signal
+
+    repo = copy_repo(tmp_path / "repo")
+    (repo / "params.yaml").write_text(yaml.safe_dump(tiny(yaml.safe_load((repo / "params.yaml").read_text())),
+                                                     sort_keys=False))
+    subprocess_ok(["git", "commit", "-qam", "tiny params"], repo)
+    command = [sys.executable, "-m", "dvc", "exp", "run", "train_optimizers"]
+    child = subprocess.Popen(command, cwd=repo, env=subprocess_env(), stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    trains = 0
+    for line in child.stdout:
+        trains += line.startswith("Running stage 'train_optimizers@")
+        if trains == 2:  # the first train stage finished; the second is starting
+            time.sleep(4)
+            os.killpg(child.pid, signal.SIGTERM)
+            break
+    child.wait(timeout=120)
+    assert trains == 2 and child.returncode != 0
+    again = dvc("exp", "run", "train_optimizers", cwd=repo)
+    assert again.returncode == 0, again.stdout[-2000:] + again.stderr[-2000:]
+    status = run(["git", "status", "--porcelain"], repo).stdout
+    assert ".tmp" not in status, status
+    assert not [p for p in repo.rglob("*.tmp") if ".dvc" not in p.parts and ".git" not in p.parts]
+
+
+def test_a_retrain_with_the_same_results_reruns_nothing_downstream(reproduced, tmp_path):
+    """Wall-clock times live in their own output: retraining a variant changes its timing (and the .keras files'
+    save dates), never its metrics, so evaluate and report stay up to date; only `timing` is stale."""
+    repo = tmp_path / "copy"
+    shutil.copytree(reproduced, repo, symlinks=True)
+    stage = f"train_classification_losses@{TINY_VARY['classification_losses'][0]}"
+    forced = dvc("repro", "--force", "--single-item", stage, cwd=repo)
+    assert forced.returncode == 0, forced.stdout[-2000:] + forced.stderr[-2000:]
+    stale = json.loads(dvc("status", "--json", cwd=repo).stdout or "{}")
+    assert set(stale) == {"timing"}, stale

@@ -21,8 +21,8 @@ def test_no_stage_lines_means_all_time_is_before_any_stage():
 
 
 def test_training_time_is_summed_over_conditions_and_overhead_is_the_rest(tmp_path):
-    for folder, seconds in (("optimizers/runs/adam", 4.0), ("activations/runs/relu/deep", 2.5),
-                            ("activations/runs/relu/shallow", 1.5)):
+    for folder, seconds in (("optimizers/timing/adam", 4.0), ("activations/timing/relu/deep", 2.5),
+                            ("activations/timing/relu/shallow", 1.5)):
         (tmp_path / folder).mkdir(parents=True)
         (tmp_path / folder / "timing.json").write_text(json.dumps({"training_seconds": seconds}))
     training = pipeline_timing.training_seconds(tmp_path)

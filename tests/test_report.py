@@ -72,3 +72,20 @@ def test_every_equivalence_states_its_margin():
             if "| equivalent" in line[max(0, match.start() - 2):match.end()]:
                 continue  # a table cell: the margin is stated above the tables
             assert "within ±" in tail, line
+
+
+def test_the_concept_table_has_a_row_for_every_concept_and_says_only_what_its_test_supports():
+    import yaml
+
+    concepts = yaml.safe_load((REPO / "params.yaml").read_text())["report"]["concepts"]
+    (header, rows), = [(h, r) for h, r in tables() if h and h[0] == "concept"]
+    assert [c["concept"] for c in concepts] == list(dict.fromkeys(row[0] for row in rows))
+    effect, verdict = header.index("effect [95%]"), header.index("verdict")
+    for row in rows:
+        assert re.match(r"(shown|not shown|not resolved with \d+ seeds|equivalent within the margin|better|worse|"
+                        r"descriptive \(no test\))", row[verdict]), row
+        bounds = INTERVAL.findall(row[effect])
+        if row[verdict].startswith(("shown", "better", "worse")) and bounds and "n/a" not in bounds[0]:
+            low, high = map(float, bounds[0])
+            if "slope" not in row[2] + row[3]:  # a slope's interval holds a prediction, not zero
+                assert low > 0 or high < 0, row

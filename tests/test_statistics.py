@@ -115,12 +115,22 @@ def test_vanishing_and_dead_units_are_flagged_by_threshold():
     assert "Failed to learn (validation accuracy below 0.5): sigmoid/deep" in text
 
 
-def test_optimizer_verdict_does_not_claim_a_test_of_kingma_and_ba_it_did_not_run():
+def test_optimizer_verdict_tests_kingma_and_ba_on_the_training_loss_only():
     cfg = report_config()
-    lines = verdicts.optimizers({"adam": entry(train_loss=0.01), "minibatch_sgd": entry(train_loss=0.2)}, cfg, {},
-                                PARAMS.studies["optimizers"])
-    assert "**adam**" in lines[0] and "This is no test of Kingma & Ba's claim" in lines[0]
-    assert "agrees" not in lines[0]
+    on_loss = dict(compared_on="train_loss_auc", train_loss_epoch_1=0.5, train_loss_auc_low=0.0, train_loss_auc_high=1.0)
+    faster = entry(train_loss_auc=0.05, verdict="better", diff_vs_baseline=-0.05, diff_low=-0.07, diff_high=-0.03,
+                   p_adjusted=0.01, **on_loss)
+    lines = verdicts.optimizers({"adam": faster, "minibatch_sgd": entry(train_loss_auc=0.1, verdict=None, **on_loss)},
+                                cfg, {}, PARAMS.studies["optimizers"])
+    assert "lowest mean **adam**" in lines[0] and "Faster than minibatch_sgd after Holm's correction: adam." in lines[0]
+    assert "claim that adam lowers the training cost fastest: supported against the baseline" in lines[0]
+    unresolved = verdicts.optimizers({"adam": entry(train_loss_auc=0.05, **on_loss),
+                                      "minibatch_sgd": entry(train_loss_auc=0.1, verdict=None, **on_loss)},
+                                     cfg, {}, PARAMS.studies["optimizers"])
+    assert "No optimizer is resolved faster" in unresolved[0] and "not resolved against the baseline" in unresolved[0]
+    on_accuracy = verdicts.optimizers({"adam": entry(), "minibatch_sgd": entry(verdict=None)}, cfg, {},
+                                      PARAMS.studies["optimizers"])
+    assert not any("Kingma" in line for line in on_accuracy)  # chosen on validation accuracy: no test of the claim
 
 
 def test_general_verdict_words_each_comparison_as_its_test_supports():
@@ -140,10 +150,11 @@ def test_verdicts_find_their_variants_through_roles_not_names():
     """A study whose params give the roles to other variant names gets the same verdicts."""
     spec = PARAMS.studies["optimizers"].model_copy(update={"roles": {"claimed_fastest": ["adam_v2"],
                                                                      "adaptive": ["adam_v2"]}})
-    summary = {"adam_v2": entry(train_loss=0.01, lr_good_range_decades=1.0), "sgd_plain": entry(train_loss=0.2,
-                                                                                                lr_good_range_decades=0.5)}
+    on_loss = dict(compared_on="train_loss_auc", train_loss_epoch_1=0.5, train_loss_auc_low=0.0, train_loss_auc_high=1.0)
+    summary = {"adam_v2": entry(train_loss_auc=0.01, lr_good_range_decades=1.0, **on_loss),
+               "sgd_plain": entry(train_loss_auc=0.2, lr_good_range_decades=0.5, **on_loss)}
     lines = verdicts.optimizers(summary, report_config(), {}, spec)
-    assert "**adam_v2**" in lines[0] and "adam_v2 reached" in lines[0]
+    assert "**adam_v2**" in lines[0] and "claim that adam_v2 lowers the training cost fastest" in lines[0]
     assert any("adaptive methods (adam_v2)" in line and "were the less sensitive" in line for line in lines)
 
 

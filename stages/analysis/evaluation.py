@@ -1,6 +1,7 @@
 """A study's trained variants, loaded from their run folders and written out as summary, findings and curves."""
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from stages.analysis import study_summary
@@ -8,6 +9,13 @@ from stages.common import atomic
 from stages.common.errors import DataError
 from stages.common.tables import write_tsv
 from stages.config import Params, get_study
+
+
+def load_timings(params: Params, study: str, timings: Path) -> dict[str, dict[str, dict]]:
+    """{condition: {variant: timing.json}} of a study's train stages, in params order."""
+    spec = get_study(params, study)
+    return {condition: {variant: json.loads((timings / variant / condition / "timing.json").read_text())
+                        for variant in spec.vary} for condition in list(spec.conditions) or [""]}
 
 
 def load_study(params: Params, study: str, runs: Path) -> dict[str, dict[str, dict]]:
@@ -24,12 +32,23 @@ def load_study(params: Params, study: str, runs: Path) -> dict[str, dict[str, di
     return loaded
 
 
-def evaluate(params: Params, study: str, runs: Path, out: Path, timing_out: Path) -> dict:
+# What `dvc metrics show/diff` compares for every variant of every study (with the study's own `headline:` keys).
+HEADLINE = ("val_metric", "test_metric", "test_low", "test_high", "generalization_gap", "diff_vs_baseline",
+            "p_adjusted")
+
+
+def headline(summary: dict[str, dict], own: list[str]) -> dict[str, dict]:
+    """{variant: the few numbers a reader compares}: DVC's metrics, where the summary keeps every diagnostic."""
+    return {key: {name: e[name] for name in (*HEADLINE, *own) if isinstance(e.get(name), (int, float))}
+            for key, e in summary.items()}
+
+
+def evaluate(params: Params, study: str, runs: Path, out: Path) -> dict:
     """Write the study's summary, findings and curves; return the summary."""
     spec = get_study(params, study)
     loaded = load_study(params, study, runs)
     summary, findings = {}, {}
-    with atomic.staged_dir(out / "curves") as curves, atomic.staged_dir(timing_out) as timing:
+    with atomic.staged_dir(out / "curves") as curves:
         for condition, variants in loaded.items():
             for name, result in study_summary.summarize_study(variants, spec.baseline, params.report).items():
                 summary[f"{name}/{condition}" if condition else name] = result
@@ -38,8 +57,10 @@ def evaluate(params: Params, study: str, runs: Path, out: Path, timing_out: Path
             for file, (header, rows) in study_summary.wide_curves(variants).items():
                 write_tsv(curves / condition / file, header, rows)
             write_tsv(curves / condition / "by_step.tsv", *study_summary.step_curves(variants))
-            write_tsv(timing / condition / "by_time.tsv", *study_summary.time_curves(variants))
-        study_summary.adjust(summary, params.report)
+        cures = study_summary.compare_cures(loaded, spec.cures, params.report)
+        study_summary.adjust(summary, params.report, cures)
+        findings["cures"] = cures
         atomic.write_json(out / "summary.json", summary)
+        atomic.write_json(out / "headline.json", headline(summary, spec.headline))
         atomic.write_json(out / "findings.json", findings)
     return summary

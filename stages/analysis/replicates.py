@@ -10,7 +10,8 @@ from stages.common.numbers import round_sig
 
 # Final measurements summarized over seeds (a run stores them in RunResult.final).
 SCALARS = ("val_metric", "best_val_metric", "test_metric", "train_metric", "train_loss", "val_loss",
-           "test_loss", "generalization_gap", "weight_sparsity", "val_rmse", "test_rmse")
+           "test_loss", "generalization_gap", "weight_sparsity", "val_rmse", "test_rmse", "train_loss_auc",
+           "train_loss_epoch_1")
 # Per-layer measurements: means over the epoch's training steps (final epoch summarized), and
 # measurements on the fixed probe batch (summarized at the final epoch and at initialization).
 STEP_LAYERED = ("grad_norm", "update_ratio")
@@ -49,8 +50,9 @@ def layer_means(rows: Sequence[list | None]) -> list[float | None] | None:
     return [mean_std([r[i] for r in present])[0] for i in range(len(present[0]))]
 
 
-def summarize_point(runs: Sequence, higher_is_better: bool) -> dict:
-    """One sweep point's seeds -> {metric: mean, metric_std: std, ...} plus per-layer diagnostics."""
+def summarize_point(runs: Sequence, higher_is_better: bool, select_on: str = "val_metric") -> dict:
+    """One sweep point's seeds -> {metric: mean, metric_std: std, ...} plus per-layer diagnostics, and its `score`
+    on the selection criterion (larger is better)."""
     summary: dict = {"setting": dict(runs[0].point), "seeds": [r.seed for r in runs],
                      "diverged_runs": sum(r.final["diverged"] for r in runs)}
     for key in SCALARS:
@@ -69,12 +71,12 @@ def summarize_point(runs: Sequence, higher_is_better: bool) -> dict:
         summary[f"{key}_init"] = layer_means([r.history[0].get(key) for r in runs])
     for key in ("noise_ratio", "noise_scale"):
         summary[key] = mean([r.history[-1].get(key) for r in finished])
-    summary["score"] = _score(summary, higher_is_better)
+    summary["score"] = _score(summary, higher_is_better, select_on)
     return summary
 
 
 def choose(points: Sequence[dict]) -> dict:
-    """The point with the fewest diverged runs, then the best mean final validation metric."""
+    """The point with the fewest diverged runs, then the best score on the selection criterion."""
     return min(points, key=lambda p: (p["diverged_runs"], -p["score"]))
 
 
@@ -98,8 +100,8 @@ def mean_curve(histories: Sequence[list[dict]], key: str, layer: int | None = No
     return curve
 
 
-def _score(summary: dict, higher_is_better: bool) -> float:
-    value = summary.get("val_metric")
+def _score(summary: dict, higher_is_better: bool, select_on: str) -> float:
+    value = summary.get(select_on)
     if value is None:
         return -math.inf
-    return value if higher_is_better else -value
+    return value if higher_is_better and select_on == "val_metric" else -value

@@ -5,6 +5,8 @@ import json
 import math
 from pathlib import Path
 
+import numpy as np
+
 from stages.analysis import replicates, statistics
 from stages.catalog.tasks import by_metric
 from stages.common.numbers import round_sig
@@ -15,9 +17,9 @@ FINAL_COLUMNS = ("train_metric", "val_metric", "test_metric", "generalization_ga
 
 
 def load_variant(folder: Path) -> dict:
-    """A trained variant (one condition): its metrics, every run's history and the timings."""
+    """A trained variant (one condition): its metrics and every run's history."""
     read = lambda name: json.loads((folder / name).read_text())  # noqa: E731
-    return {"metrics": read("metrics.json"), "runs": read("history.json")["runs"], "timing": read("timing.json")}
+    return {"metrics": read("metrics.json"), "runs": read("history.json")["runs"]}
 
 
 def chosen_runs(variant: dict) -> list[dict]:
@@ -45,11 +47,19 @@ def entry(variant: dict, baseline: dict | None, report: ReportConfig) -> dict:
     counted = metrics.get("n_test") if by_metric(metrics["metric"]).higher_is_better else None  # accuracy: a share
     result["test_low"], result["test_high"] = statistics.mean_interval([f["test_metric"] for f in finals.values()],
                                                                         counted)
+    # What the study compares: the held-out test metric, or the criterion the sweep selected on when that is the
+    # training loss (an optimizer's speed is a claim about the training loss, not about held-out data).
+    compared_on = "train_loss_auc" if metrics.get("select_on") == "train_loss_auc" else "test_metric"
+    result["compared_on"] = compared_on
+    if compared_on == "train_loss_auc":
+        result["train_loss_auc"], result["train_loss_epoch_1"] = metrics.get("train_loss_auc"), metrics.get("train_loss_epoch_1")
+        result["train_loss_auc_low"], result["train_loss_auc_high"] = statistics.t_interval(
+            [f["train_loss_auc"] for f in finals.values()])
     against = {run["seed"]: run["final"] for run in chosen_runs(baseline)} if baseline is not None else {}
     seeds = sorted(finals.keys() & against.keys())  # the baseline itself: no pairs, every comparison None
-    result.update(statistics.paired([finals[s]["test_metric"] for s in seeds],
-                                    [against[s]["test_metric"] for s in seeds], counted,
-                                    report.equivalence_margin[metrics["metric"]]))
+    result.update(statistics.paired([finals[s][compared_on] for s in seeds], [against[s][compared_on] for s in seeds],
+                                    counted if compared_on == "test_metric" else None,
+                                    report.equivalence_margin[margin_key(result)]))
     result["gradient_noise"] = metrics.get("noise_ratio")  # relative spread of mini-batch gradients, final epoch
     result["runs"] = len(finals)
     result["target"] = metrics.get("target")
@@ -67,7 +77,50 @@ def entry(variant: dict, baseline: dict | None, report: ReportConfig) -> dict:
                       if v is not None and not (i < len(symmetric) and symmetric[i])]
             result[f"{key}{suffix}"] = round_sig(sum(layers) / len(layers)) if layers else None
     result.update(learning_rate_findings(metrics, report.lr_tolerance))
+    result.update(failure_evidence(runs, report))
     return result
+
+
+def failure_evidence(runs: list[dict], report: ReportConfig) -> dict:
+    """Per-run failure signs of the chosen runs, counted or summarized over seeds: nets born dead (constant output
+    at initialization) and collapsed by the end, and the top hidden layer's saturation: its peak over epochs, the
+    epoch of the peak and the first later epoch below `report.saturated_fraction` (recovered)."""
+    histories = [run["history"] for run in runs]
+    constant = lambda row: row.get("constant_output") == 1  # noqa: E731
+    result = {"born_dead_runs": sum(constant(h[0]) for h in histories),
+              "collapsed_runs": sum(constant(h[-1]) for h in histories)}
+    tops = [top_saturation(h, report.saturated_fraction) for h in histories]
+    if not any(top is not None for top in tops):
+        return result
+    peaks, peak_epochs, recoveries = zip(*[top for top in tops if top is not None])
+    result.update(top_saturation_peak=replicates.mean(peaks),
+                  top_saturation_peak_epoch=replicates.censored_median(peak_epochs),
+                  top_saturation_recovered=replicates.censored_median(recoveries))
+    return result
+
+
+def top_saturation(history: list[dict], threshold: float) -> tuple[float, int, int | None] | None:
+    """The top hidden layer's saturated share over a run's epochs: its peak, the peak's epoch, and the first epoch
+    from the peak on below `threshold` (None: never); None for a net without saturating units."""
+    top = [(row.get("saturated_fraction") or [None])[-1] for row in history]
+    if all(v is None for v in top):
+        return None
+    peak_epoch = int(np.argmax([-1.0 if v is None else v for v in top]))
+    recovered = next((epoch for epoch in range(peak_epoch, len(top)) if top[epoch] is not None and top[epoch] < threshold),
+                     None)
+    return top[peak_epoch], peak_epoch, recovered
+
+
+def margin_key(e: dict) -> str:
+    """The `report.equivalence_margin` key of what an entry is compared on."""
+    return e["metric"] if e.get("compared_on", "test_metric") == "test_metric" else e["compared_on"]
+
+
+def improved(e: dict, difference: float) -> bool:
+    """True when a difference (variant minus baseline) in what the entry is compared on is an improvement."""
+    if e.get("compared_on", "test_metric") == "test_metric":
+        return by_metric(e["metric"]).better(difference, 0.0)
+    return difference < 0  # a loss or a saturated share: lower is better
 
 
 def grid_edges(chosen: dict[str, float], points: list[dict], tolerance: float) -> list[str]:
@@ -112,18 +165,62 @@ def summarize_study(variants: dict[str, dict], baseline: str, report: ReportConf
             for name, variant in variants.items()}
 
 
-def adjust(summary: dict[str, dict], report: ReportConfig) -> None:
-    """Holm's correction over every test the study's summary holds (differences and equivalences, all conditions),
-    and each comparison's verdict from the adjusted p-values: better, worse, equivalent, or not resolved."""
-    for e in summary.values():
+def cure_pairs(cures: dict[str, str], conditions: list[str]) -> list[tuple[str, str]]:
+    """(cure, failure) summary keys: a pair written as `variant/condition` as it is, a pair of plain variant names
+    once per condition."""
+    pairs = []
+    for cure, failure in cures.items():
+        if "/" in cure or "/" in failure or conditions == [""]:
+            pairs.append((cure, failure))
+        else:
+            pairs += [(f"{cure}/{condition}", f"{failure}/{condition}") for condition in conditions]
+    return pairs
+
+
+def compare_cures(loaded: dict[str, dict[str, dict]], cures: dict[str, str], report: ReportConfig) -> dict[str, dict]:
+    """{"cure vs failure": paired comparison on the test metric (cure minus failure)} for every cure pair whose two
+    sides were trained, and {"cure vs failure on saturation": the same on the top hidden layer's peak saturated
+    share} where the failure saturated in every seed; `loaded`: {condition: {variant: trained variant}}."""
+    by_key = {f"{name}/{condition}" if condition else name: variant
+              for condition, variants in loaded.items() for name, variant in variants.items()}
+    compared = {}
+    for cure, failure in cure_pairs(cures, list(loaded)):
+        if cure not in by_key or failure not in by_key:
+            continue
+        metrics = by_key[cure]["metrics"]
+        ours = {run["seed"]: run["final"]["test_metric"] for run in chosen_runs(by_key[cure])}
+        theirs = {run["seed"]: run["final"]["test_metric"] for run in chosen_runs(by_key[failure])}
+        seeds = sorted(ours.keys() & theirs.keys())
+        counted = metrics.get("n_test") if by_metric(metrics["metric"]).higher_is_better else None
+        compared[f"{cure} vs {failure}"] = {
+            "cure": cure, "failure": failure, "metric": metrics["metric"],
+            **statistics.paired([ours[s] for s in seeds], [theirs[s] for s in seeds], counted,
+                                report.equivalence_margin[metrics["metric"]])}
+        # Where the failure is saturation, the cure is also judged on it: the top hidden layer's peak share, per seed.
+        peaks = [{run["seed"]: top[0] for run in chosen_runs(by_key[key])
+                  if (top := top_saturation(run["history"], report.saturated_fraction)) is not None}
+                 for key in (cure, failure)]
+        if seeds and all(peaks[1].get(s, 0) >= report.saturated_fraction for s in seeds) and peaks[0]:
+            common = sorted(peaks[0].keys() & peaks[1].keys())
+            compared[f"{cure} vs {failure} on saturation"] = {
+                "cure": cure, "failure": failure, "metric": "saturation", "compared_on": "saturation",
+                **statistics.paired([peaks[0][s] for s in common], [peaks[1][s] for s in common], None,
+                                    report.equivalence_margin["saturation"])}
+    return compared
+
+
+def adjust(summary: dict[str, dict], report: ReportConfig, cures: dict[str, dict] | None = None) -> None:
+    """Holm's correction over every test the study reports (differences and equivalences with the baseline in all
+    conditions, and the cure comparisons), and each comparison's verdict from the adjusted p-values: better, worse,
+    equivalent, or not resolved."""
+    compared = [e for e in summary.values() if e.get("paired_seeds")] + [
+        e for e in (cures or {}).values() if e.get("paired_seeds")]
+    for e in [*summary.values(), *(cures or {}).values()]:
         e.update(p_adjusted=None, p_equivalence_adjusted=None, verdict=None)
-    keys = [key for key, e in summary.items() if e.get("paired_seeds")]
-    tests = [summary[k]["p_vs_baseline"] for k in keys] + [summary[k]["p_equivalence"] for k in keys]
-    adjusted = statistics.holm(tests)
-    for index, key in enumerate(keys):
-        e = summary[key]
-        e["p_adjusted"], e["p_equivalence_adjusted"] = adjusted[index], adjusted[len(keys) + index]
-        e["verdict"] = verdict(e, report.significance, report.equivalence_margin[e["metric"]])
+    adjusted = statistics.holm([e["p_vs_baseline"] for e in compared] + [e["p_equivalence"] for e in compared])
+    for index, e in enumerate(compared):
+        e["p_adjusted"], e["p_equivalence_adjusted"] = adjusted[index], adjusted[len(compared) + index]
+        e["verdict"] = verdict(e, report.significance, report.equivalence_margin[margin_key(e)])
 
 
 def verdict(e: dict, alpha: float, margin: float) -> str:
@@ -135,8 +232,7 @@ def verdict(e: dict, alpha: float, margin: float) -> str:
     if low is None or high is None:
         return "not resolved"
     if e["p_adjusted"] is not None and e["p_adjusted"] < alpha and (low > 0 or high < 0):
-        improved = by_metric(e["metric"]).better(e["diff_vs_baseline"], 0.0)
-        return "better" if improved else "worse"
+        return "better" if improved(e, e["diff_vs_baseline"]) else "worse"
     if e["p_equivalence_adjusted"] is not None and e["p_equivalence_adjusted"] < alpha and -margin < low \
             and high < margin:
         return "equivalent"
@@ -183,12 +279,13 @@ def step_curves(variants: dict[str, dict]) -> tuple[list[str], list[list]]:
     return ["variant", "epoch", "step", "train_loss", "val_loss"], rows
 
 
-def time_curves(variants: dict[str, dict]) -> tuple[list[str], list[list]]:
-    """Validation loss against wall-clock seconds (mean over seeds): not byte-stable, so kept apart."""
+def time_curves(variants: dict[str, dict], timings: dict[str, dict]) -> tuple[list[str], list[list]]:
+    """Validation loss against wall-clock seconds (mean over seeds), from each variant's timing.json: not byte-stable,
+    so kept apart."""
     rows = []
     for name, variant in variants.items():
         best = variant["metrics"]["best_setting"]
-        seconds = [r["epoch_seconds"] for r in variant["timing"]["runs"] if r["setting"] == best]
+        seconds = [r["epoch_seconds"] for r in timings[name]["runs"] if r["setting"] == best]
         curve = replicates.mean_curve(histories(variant), "val_loss")
         for epoch, loss, _ in curve:
             times = [s[epoch] for s in seconds if epoch < len(s)]
@@ -196,18 +293,30 @@ def time_curves(variants: dict[str, dict]) -> tuple[list[str], list[list]]:
     return ["variant", "epoch", "seconds", "val_loss"], rows
 
 
-def noise_slope(variants: dict[str, dict]) -> float | None:
-    """Slope of log(gradient noise variance at initialization) against log(batch size): -1 in theory
-    (before the finite-population correction)."""
-    batches, variances = [], []
+def noise_slope(variants: dict[str, dict]) -> dict | None:
+    """Slope of log(gradient noise variance at initialization) against log(batch size): its mean over seeds with a
+    95% t-interval, and the slope the finite-population formula predicts for batches drawn without replacement from
+    the N-example probe set, Var ∝ (N - B) / (B (N - 1)): -1 only while B << N."""
+    per_seed: dict[int, list[tuple[int, float]]] = {}
+    batches = set()
     for variant in variants.values():
-        mean = init_noise_ratio(variant)
-        if mean is not None:
-            batches.append(variant["metrics"]["noise_batch"])
-            variances.append(mean ** 2)
-    if len(set(batches)) < 2:
+        batch = variant["metrics"]["noise_batch"]
+        batches.add(batch)
+        for run in chosen_runs(variant):
+            ratio = run["history"][0].get("noise_ratio")
+            if ratio:
+                per_seed.setdefault(run["seed"], []).append((batch, ratio ** 2))
+    if len(batches) < 2:
         return None
-    return statistics.log_slope(batches, variances)
+    slopes = [statistics.log_slope(*zip(*points)) for points in per_seed.values() if len({b for b, _ in points}) >= 2]
+    population = next(iter(variants.values()))["metrics"].get("noise_population")
+    measured = [v["metrics"]["noise_batch"] for v in variants.values()]  # as the slope weighs them
+    predicted = (statistics.log_slope(measured, [(population - b) / (b * (population - 1)) for b in measured])
+                 if population else None)
+    low, high = statistics.t_interval(slopes)
+    return {"slope": replicates.mean(slopes), "low": low, "high": high, "seeds": len(slopes),
+            "predicted": round_sig(predicted) if predicted is not None else None, "population": population,
+            "batches": sorted(batches)}
 
 
 def _at(curve: list[tuple[int, float, float]], epoch: int) -> float | None:

@@ -44,11 +44,13 @@ ACTIVATIONS: Registry[ActivationSpec] = Registry("activation", {
 })
 
 
-def _initializer(class_name: str, **config) -> Callable[[Settings, int], keras.initializers.Initializer]:
+def _initializer(class_name: str, fixed: dict | None = None,
+                 **config: str) -> Callable[[Settings, int], keras.initializers.Initializer]:
+    """A Keras initializer by class name: `fixed` options as given, `config` options read from the settings."""
     def build(cfg: Settings, seed: int) -> keras.initializers.Initializer:
         import keras
 
-        options = {key: getattr(cfg, value) for key, value in config.items()}
+        options = {**(fixed or {}), **{key: getattr(cfg, value) for key, value in config.items()}}
         if class_name != "Zeros":
             options["seed"] = seed
         return keras.initializers.get({"class_name": class_name, "config": options})
@@ -62,6 +64,10 @@ INITIALIZERS: Registry[Callable[[Settings, int], keras.initializers.Initializer]
         "glorot_normal": _initializer("GlorotNormal"),
         "he_uniform": _initializer("HeUniform"),
         "he_normal": _initializer("HeNormal"),
+        # Glorot & Bengio's "standard" U[-1/sqrt(fan_in), 1/sqrt(fan_in)]: variance 1/(3 fan_in), the scale
+        # under which their deep sigmoid nets saturated.
+        "standard_uniform": _initializer("VarianceScaling", {"scale": 1 / 3, "mode": "fan_in",
+                                                             "distribution": "uniform"}),
         "random_normal": _initializer("RandomNormal", stddev="init_stddev"),  # a failure control
         "zeros": _initializer("Zeros"),  # a failure control: every unit of a layer stays the same
     })

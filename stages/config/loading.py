@@ -9,9 +9,11 @@ import yaml
 from pydantic import ValidationError
 
 from stages.common.errors import ParamsError
+from stages.common.registry import not_one_of
 from stages.config.messages import describe, kind_of
-from stages.config.schema import PARAMS_FILE, Params
-from stages.config.studies import check_experiment, check_roles, representation_config, study_configs
+from stages.config.schema import FINDINGS, PARAMS_FILE, ConceptRow, Params
+from stages.config.studies import (check_experiment, check_roles, could_train, representation_config,
+                                   study_configs)
 
 
 class _Loader(yaml.SafeLoader):
@@ -39,6 +41,26 @@ def read_yaml(path: Path) -> Any:
         raise ParamsError(f"{path}:{where}: not valid YAML: {problem}") from None
 
 
+def check_concept(params: Params, row: ConceptRow, where: str) -> None:
+    """A concept row names a study and something it can show: a finding, a cure, or a variant it could train."""
+    if row.study != "foundations" and row.study not in params.studies:
+        raise ParamsError(f"{where}.study: {not_one_of(row.study, ['foundations', *params.studies])}")
+    if row.shows.startswith("finding:"):
+        if row.shows.removeprefix("finding:") not in FINDINGS:
+            raise ParamsError(f"{where}.shows: {not_one_of(row.shows, [f'finding:{f}' for f in FINDINGS])}")
+        return
+    if row.study == "foundations":
+        raise ParamsError(f"{where}.shows: {row.shows!r}: foundations shows findings only; allowed: "
+                          + ", ".join(f"finding:{f}" for f in FINDINGS))
+    spec = params.studies[row.study]
+    if row.shows in spec.cures:
+        return
+    variant, _, condition = row.shows.partition("/")
+    if not could_train(params, spec, variant) or (condition and condition not in spec.conditions):
+        raise ParamsError(f"{where}.shows: {row.shows!r} is neither a cure of studies.{row.study} "
+                          f"({', '.join(spec.cures) or 'none'}) nor one of its variants[/conditions]")
+
+
 def load(path: Path | str = PARAMS_FILE) -> Params:
     """Load and validate params.yaml; raise ParamsError with one line per problem."""
     path = Path(path)
@@ -59,5 +81,7 @@ def parse(raw: Any, source: str = str(PARAMS_FILE)) -> Params:
         for variant in params.studies[name].vary:
             study_configs(params, name, variant, source)
         check_roles(params, name, source)
+    for index, row in enumerate(params.report.concepts):
+        check_concept(params, row, f"{source}: report.concepts[{index}]")
     representation_config(params, source)
     return params

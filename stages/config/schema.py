@@ -74,6 +74,7 @@ class TrainConfig(Frozen):
     train_fraction: Annotated[float, Field(gt=0, le=1)]  # share of the training split used
     outlier_share: Annotated[float, Field(ge=0, lt=1)]  # regression: training targets corrupted
     outlier_scale: PositiveFloat  # how far those targets move up, in target standard deviations
+    label_noise: UnitInterval  # classification: share of training labels replaced by another class
     hidden: Annotated[list[Annotated[int, Field(ge=1, le=65536)]], Field(max_length=64)]
     activation: Annotated[str, one_of(ACTIVATIONS.names)]
     negative_slope: UnitInterval  # leaky_relu only
@@ -100,9 +101,13 @@ class TrainConfig(Frozen):
     # Inner sweep: each listed setting's values are tried (all combinations); the best on validation wins.
     sweep: dict[Annotated[str, one_of(SWEEPABLE)],
                 Annotated[list[float], Field(min_length=1), AfterValidator(unique)]]
+    # What picks the sweep point and what the study compares variants on: the final validation metric (the held-out
+    # test metric is compared), or the training loss averaged over the epochs (an optimizer's speed, as Kingma & Ba)
+    select_on: Annotated[str, one_of(("val_metric", "train_loss_auc"))]
     target: float | None  # validation metric that counts as "reached" for epochs_to_target
     diagnostics: bool  # per-epoch gradient, dead/saturated-unit and noise measurements
     probe_size: Annotated[int, Field(ge=2)]  # examples in the fixed diagnostic probe batch
+    noise_batches: Annotated[int, Field(ge=2, le=4096)]  # mini-batches drawn from the probe set to measure noise
 
     def points(self) -> list[dict[str, float]]:
         """Every combination of the sweep's values, in params order ([{}] when nothing is swept)."""
@@ -121,7 +126,16 @@ class TrainConfig(Frozen):
 
 
 Name = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")]  # safe in paths and stage names
+Case = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*(/[A-Za-z0-9][A-Za-z0-9_.-]*)?$")]  # variant[/condition]
 Overrides = dict[str, Any]  # TrainConfig keys -> values, checked when merged over the defaults
+
+
+# Summary quantities a study may add to its headline metrics.
+STUDY_QUANTITIES = ("train_loss", "train_loss_auc", "train_loss_epoch_1", "best_learning_rate", "lr_good_range_decades",
+                    "noise_ratio_init", "noise_scale", "top_saturation_peak", "top_saturation_recovered",
+                    "grad_norm_first_over_last_init", "born_dead_runs", "collapsed_runs", "diverged_runs",
+                    "dead_fraction", "saturated_fraction", "weight_sparsity", "train_metric", "test_rmse",
+                    "epochs_to_target")
 
 
 class StudyConfig(Frozen):
@@ -138,7 +152,26 @@ class StudyConfig(Frozen):
     conditions: dict[Name, Overrides]  # every variant is trained under each (e.g. shallow, deep)
     # What variants stand for in the study's own verdicts, so that no verdict names a variant in code:
     roles: dict[Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")], Annotated[list[Name], Field(min_length=1)]]
-    cures: dict[Name, Name]  # a variant that should repair a failure -> the variant that shows the failure
+    # a variant that should repair a failure -> the variant that shows it; `variant/condition` pins a condition
+    cures: dict[Case, Case]
+    # the study's own key quantities in its headline metrics (reports/<study>/headline.json), beside the ones every
+    # study has (stages/analysis/evaluation.py HEADLINE)
+    headline: list[Annotated[str, one_of(STUDY_QUANTITIES)]]
+
+
+# Findings a concept row may show that are not a comparison of two variants (stages/reporting/concepts.py).
+FINDINGS = ("perceptron", "xor", "representations", "backprop", "noise_slope", "lr_sensitivity", "sparsity")
+
+
+class ConceptRow(Frozen):
+    """One row of the report's concept table."""
+
+    concept: str
+    paper: str
+    study: Name  # a study under `studies`, or `foundations`
+    # What the row shows: a key of the study's `cures` (the cure against its failure), a `variant[/condition]`
+    # (against the study's baseline), or `finding:<name>` for one of FINDINGS
+    shows: str
 
 
 class ReportConfig(Frozen):
@@ -146,13 +179,15 @@ class ReportConfig(Frozen):
 
     significance: Annotated[float, Field(gt=0, lt=1)]  # adjusted p-value below which a test counts
     # Half-width of the band inside which two variants count as equivalent, per metric (TOST on paired seeds).
-    equivalence_margin: dict[Annotated[str, one_of(("accuracy", "mae"))], PositiveFloat]
+    equivalence_margin: dict[Annotated[str, one_of(("accuracy", "mae", "train_loss_auc", "saturation"))], PositiveFloat]
     lr_tolerance: Annotated[float, Field(ge=0)]  # metric distance from the best that is still "good"
     vanishing_ratio: Annotated[float, Field(gt=0, lt=1)]  # first/last layer gradient norm below this
     exploding_ratio: Annotated[float, Field(gt=1)]  # first/last layer gradient norm above this
     dead_fraction: Annotated[float, Field(gt=0, le=1)]  # share of dead ReLU units that is a failure
     saturated_fraction: Annotated[float, Field(gt=0, le=1)]  # share of saturated units that is a failure
     overfit_gap: Annotated[float, Field(ge=0)]  # train minus validation metric that is overfitting
+    backprop_tolerance: PositiveFloat  # largest gap between the engine's and the NumPy reference's gradients
+    concepts: list[ConceptRow]  # the concept table at the top of the report, in order
 
 
 class FoundationsConfig(Frozen):

@@ -71,6 +71,22 @@ def study_configs(params: Params, study: str, variant: str,
     return configs
 
 
+# Bytes per weight while training: float32 weights, their gradients and up to two optimizer slots (Adam's moments).
+BYTES_PER_WEIGHT = 4 * 4
+
+
+def check_fits_memory(cfg: TrainConfig, path: str, source: str) -> None:
+    """Hidden layers whose weights alone (between hidden layers; the input width is not known before the data is)
+    would not fit in this machine's memory are a params error, before anything trains."""
+    import psutil
+
+    weights = sum(a * b for a, b in zip(cfg.hidden, cfg.hidden[1:])) + sum(cfg.hidden)
+    needed, available = weights * BYTES_PER_WEIGHT, psutil.virtual_memory().total
+    if needed > available:
+        raise ParamsError(f"{source}: {path}.hidden: {cfg.hidden} needs about {needed / 2**30:.0f} GiB for weights, "
+                          f"gradients and optimizer state; this machine has {available / 2**30:.0f} GiB")
+
+
 def with_changes(base: TrainConfig, **changes) -> TrainConfig:
     """`base` with some keys changed, validated as a whole (for tools and tests that start from the defaults)."""
     return TrainConfig.model_validate({**base.model_dump(), **changes})
@@ -82,18 +98,29 @@ def check_roles(params: Params, study: str, source: str = str(PARAMS_FILE)) -> N
     spec = get_study(params, study, source)
     where = f"studies.{study}"
     named = [(f"{where}.roles.{role}[{i}]", name) for role, names in spec.roles.items() for i, name in enumerate(names)]
-    named += [(f"{where}.cures.{cure}", cure) for cure in spec.cures]
-    named += [(f"{where}.cures.{cure}", failure) for cure, failure in spec.cures.items()]
+    for cure, failure in spec.cures.items():
+        for case in (cure, failure):
+            name, _, condition = case.partition("/")
+            named.append((f"{where}.cures.{cure}", name))
+            if condition and condition not in spec.conditions:
+                raise ParamsError(f"{source}: {where}.cures.{cure}: "
+                                  f"{not_one_of(condition, dict.fromkeys(spec.conditions))} (a condition)")
     for path, name in named:
-        if name in spec.vary or name in spec.variants:
-            continue
-        if spec.factor is not None:
-            try:
-                TrainConfig.model_validate({**params.defaults.model_dump(), spec.factor: name})
-                continue
-            except ValidationError:
-                pass
-        raise ParamsError(f"{source}: {path}: {not_one_of(name, dict.fromkeys([*spec.vary, *spec.variants]))}")
+        if not could_train(params, spec, name):
+            raise ParamsError(f"{source}: {path}: {not_one_of(name, dict.fromkeys([*spec.vary, *spec.variants]))}")
+
+
+def could_train(params: Params, spec: StudyConfig, name: str) -> bool:
+    """True when `name` is a variant the study could train: in `vary`, in `variants`, or a value of its factor."""
+    if name in spec.vary or name in spec.variants:
+        return True
+    if spec.factor is None:
+        return False
+    try:
+        TrainConfig.model_validate({**params.defaults.model_dump(), spec.factor: name})
+        return True
+    except ValidationError:
+        return False
 
 
 def _merge(base: dict, overrides: dict, path: str, source: str, exact: bool = False) -> dict:
@@ -123,6 +150,10 @@ def check_experiment(cfg: TrainConfig, path: str, data: DataConfig, source: str)
                           f"allowed: {', '.join(fitting)}")
     if cfg.outlier_share > 0 and TASKS.get(task).classes:
         raise ParamsError(f"{source}: {path}.outlier_share: {cfg.outlier_share} needs a regression dataset; "
+                          f"{cfg.dataset} is {task}")
+    check_fits_memory(cfg, path, source)
+    if cfg.label_noise > 0 and not TASKS.get(task).classes:
+        raise ParamsError(f"{source}: {path}.label_noise: {cfg.label_noise} needs a classification dataset; "
                           f"{cfg.dataset} is {task}")
     for key, values in cfg.sweep.items():
         for index, value in enumerate(values):

@@ -1,6 +1,7 @@
 """A processed dataset in memory, as training reads it: the config's share of the training split, its label noise."""
 from __future__ import annotations
 
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -8,6 +9,7 @@ import numpy as np
 
 from stages.catalog.datasets import DATASETS
 from stages.catalog.tasks import TASKS
+from stages.common.errors import DataError
 from stages.config import TrainConfig
 
 
@@ -22,13 +24,32 @@ class Arrays:
     constant_inputs: np.ndarray  # (features,) bool: no variation in the training split
 
 
+def noisy_labels(labels: np.ndarray, share: float, n_classes: int) -> np.ndarray:
+    """Labels with round(share * rows) of them, one fixed set for every seed, moved to a random other class."""
+    rng = np.random.default_rng(2)
+    hit = rng.permutation(len(labels))[:round(share * len(labels))]
+    noisy = labels.copy()
+    noisy[hit] = (labels[hit] + rng.integers(1, n_classes, size=len(hit))) % n_classes  # never the true class
+    return noisy
+
+
+def read_split(path: Path, dataset: str) -> tuple[np.ndarray, np.ndarray]:
+    """One split's features and labels; a missing, truncated or foreign file is a one-line DataError."""
+    try:
+        with np.load(path) as split:
+            return split["x"], split["y"]
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError) as error:
+        reason = "missing" if not path.exists() else f"not a readable split ({type(error).__name__}: {error})"
+        raise DataError(f"{path}: {reason}; rebuild it with `dvc repro -f preprocess@{dataset}`") from None
+
+
 def load_arrays(folder: Path | str, cfg: TrainConfig) -> Arrays:
     """Read data/processed/<dataset>/ and keep the config's share of the training split."""
     folder = Path(folder)
     task = DATASETS.get(cfg.dataset).task
-    splits = {name: np.load(folder / f"{name}.npz") for name in ("train", "val", "test")}
-    x = {name: split["x"] for name, split in splits.items()}
-    y = {name: split["y"] for name, split in splits.items()}
+    x, y = {}, {}
+    for name in ("train", "val", "test"):
+        x[name], y[name] = read_split(folder / f"{name}.npz", cfg.dataset)
     if cfg.train_fraction < 1:
         # One fixed subset for every seed: replicates differ in initialization and order, not data.
         rows = max(2, round(cfg.train_fraction * len(y["train"])))
@@ -39,4 +60,6 @@ def load_arrays(folder: Path | str, cfg: TrainConfig) -> Arrays:
         y["train"] = y["train"].copy()
         y["train"][hit] += np.float32(cfg.outlier_scale)
     n_classes = int(max(y[s].max() for s in y)) + 1 if TASKS.get(task).classes else 1
+    if cfg.label_noise > 0:
+        y["train"] = noisy_labels(y["train"], cfg.label_noise, n_classes)
     return Arrays(task, n_classes, x, y, x["train"].std(axis=0) == 0)

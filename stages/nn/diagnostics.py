@@ -39,6 +39,12 @@ def symmetric(preactivations: tf.Tensor) -> tf.Tensor:
     return tf.cast(tf.reduce_all(spread == 0.0), tf.float32)
 
 
+def constant_output(outputs: tf.Tensor) -> tf.Tensor:
+    """1 when the net gives every probe example the same output (a "born dead" or collapsed net, Lu et al. 2019:
+    some layer passes no signal, so the input cannot matter), else 0. outputs: (examples, outputs)."""
+    return tf.cast(tf.reduce_all(tf.reduce_max(outputs, axis=0) == tf.reduce_min(outputs, axis=0)), tf.float32)
+
+
 def gradient_noise(full_squared_norm: tf.Tensor, spread: tf.Tensor, batch_size: int,
                    population: int) -> tuple[tf.Tensor, tf.Tensor]:
     """Noise of mini-batch gradients G_B around the full-batch gradient G of a `population` set.

@@ -46,9 +46,21 @@ def training_shape(cfg: TrainConfig, arrays: Arrays) -> dict[str, int]:
     """What the runs' numbers depend on beyond params: data size, batch, steps per epoch, the noise probe's batch."""
     n_train = len(arrays.y["train"])
     batch_size = OPTIMIZERS.get(cfg.optimizer).batch_size(cfg, n_train)
+    noise_batch = max(1, min(batch_size, min(cfg.probe_size, n_train) // 2))
     return {"n_train": n_train, "n_val": len(arrays.y["val"]), "n_test": len(arrays.y["test"]),
             "batch_size": batch_size, "steps_per_epoch": -(-n_train // batch_size),
-            "noise_batch": max(1, min(batch_size, min(cfg.probe_size, n_train) // 2))}
+            "noise_batch": noise_batch, "noise_batches": noise_batches(cfg, noise_batch),
+            "noise_population": min(cfg.probe_size, n_train)}  # the probe set the noise batches are drawn from
+
+
+# Examples one noise measurement may spend: config's `noise_batches` mini-batches, fewer for large batches (their
+# spread is steadier, and 64 batches of 512 would cost twenty epochs of digits per measurement); never below 8.
+NOISE_EXAMPLES = 8192
+
+
+def noise_batches(cfg: TrainConfig, noise_batch: int) -> int:
+    """How many mini-batches of `noise_batch` examples measure the gradient noise."""
+    return min(cfg.noise_batches, max(8, NOISE_EXAMPLES // noise_batch))
 
 
 def step_macs(cfg: TrainConfig, arrays: Arrays) -> int:
@@ -75,7 +87,7 @@ class Engine:
         self.n_train, self.n_batches = shape["n_train"], shape["steps_per_epoch"]
         self.model = build_mlp(cfg, arrays.x["train"].shape[1], head)
         self.step = TrainingStep(cfg, arrays, head, self.model, shape)
-        self.probe = Probe(self.step, cfg.probe_size, shape["noise_batch"])
+        self.probe = Probe(self.step, cfg.probe_size, shape["noise_batch"], shape["noise_batches"])
         # XLA fuses the many tiny ops of a small net's step (measured 1.3x faster at batch 32, 5x at batch 1), but
         # compiling takes ~1 s: worth it only for long jobs. The measurements' large graph is never compiled.
         planned_steps = len(cfg.runs()) * cfg.epochs * self.n_batches

@@ -9,9 +9,9 @@ from stages.config import TrainConfig
 
 SPARSE_SHARE = 0.01  # a weight below this share of its layer's largest |w| counts as pruned
 DIAGNOSTICS = ("grad_norm", "update_ratio", "probe_grad_norm", "preact_grad_norm", "activation_std",
-               "dead_fraction", "saturated_fraction", "symmetric", "noise_ratio", "noise_scale")
+               "dead_fraction", "saturated_fraction", "symmetric", "constant_output", "noise_ratio", "noise_scale")
 AT_INIT = ("probe_grad_norm", "preact_grad_norm", "activation_std", "dead_fraction", "saturated_fraction",
-           "symmetric")
+           "symmetric", "constant_output")
 
 
 def finite(value):
@@ -53,6 +53,10 @@ def final_summary(cfg: TrainConfig, task: TaskSpec, history: list[dict], diverge
              "best_epoch": best["epoch"] if best else None,
              "weight_sparsity": sparsity,
              "init": {key: history[0][key] for key in AT_INIT}}
+    trained = [row["train_loss"] for row in history[1:]]
+    # The area under the training-loss curve per epoch, and the loss after one epoch: an optimizer's speed.
+    final["train_loss_auc"] = finite(np.mean(trained)) if trained and None not in trained else None
+    final["train_loss_epoch_1"] = trained[0] if trained else None
     for split in ("train", "val", "test"):
         final[f"{split}_loss"] = finite(scores[split]["loss"])
         final[f"{split}_metric"] = finite(scores[split][task.metric])

@@ -9,7 +9,6 @@ from stages.catalog.layers import ACTIVATIONS
 from stages.nn import diagnostics
 from stages.nn.step import TrainingStep
 
-NOISE_BATCHES = 8  # mini-batches drawn from the probe set to measure gradient noise
 PROBE_SEED = 12345  # one probe batch for every run, seed and variant of a dataset
 
 
@@ -22,15 +21,15 @@ def global_norm(tensors: list[tf.Tensor]) -> tf.Tensor:
 class Probe:
     """A fixed probe batch from the training split, and fixed mini-batches drawn from it."""
 
-    def __init__(self, step: TrainingStep, probe_size: int, noise_batch: int):
-        self.step, self.noise_batch = step, noise_batch
+    def __init__(self, step: TrainingStep, probe_size: int, noise_batch: int, noise_batches: int):
+        self.step, self.noise_batch, self.noise_batches = step, noise_batch, noise_batches
         self.activation = ACTIVATIONS.get(step.cfg.activation)
         rng = np.random.default_rng(PROBE_SEED)
         size = min(probe_size, step.n_train)
         index = np.sort(rng.permutation(step.n_train)[:size])
         self.batch = tuple(tf.gather(t, index) for t in step.data["train"])
         self.noise_index = tf.constant(np.stack([np.sort(rng.permutation(size)[:noise_batch])
-                                                 for _ in range(NOISE_BATCHES)]))  # (batches, batch size)
+                                                 for _ in range(noise_batches)]))  # (batches, batch size)
 
     def measure(self) -> dict[str, tf.Tensor]:
         """Gradient norms per layer (weights and pre-activations), activation spread, dead or saturated share,
@@ -47,6 +46,7 @@ class Probe:
             "preact_grad_norm": tf.stack([tf.norm(g) for g in grads[len(variables):]] or [tf.zeros([])]),
             "activation_std": tf.stack([tf.math.reduce_std(a) for a in post] or [tf.zeros([])]),
             "symmetric": tf.stack([diagnostics.symmetric(z) for z in pre] or [tf.zeros([])]),
+            "constant_output": diagnostics.constant_output(logits),
         }
         if self.activation.family == "relu":
             result["dead_fraction"] = tf.stack([diagnostics.dead_fraction(a) for a in post] or [tf.zeros([])])
@@ -62,9 +62,10 @@ class Probe:
             grads = tape.gradient(loss, variables)
             return batch + 1, spread + tf.add_n([tf.reduce_sum(tf.square(g - f)) for g, f in zip(grads, full)])
 
-        _, spread = tf.while_loop(lambda batch, _: batch < NOISE_BATCHES, add_batch,
+        batches = self.noise_batches
+        _, spread = tf.while_loop(lambda batch, _: batch < batches, add_batch,
                                   (tf.constant(0), tf.constant(0.0)))
         ratio, scale = diagnostics.gradient_noise(tf.square(global_norm(full)),
-                                                  spread / NOISE_BATCHES, self.noise_batch, int(x.shape[0]))
+                                                  spread / batches, self.noise_batch, int(x.shape[0]))
         result.update(noise_ratio=ratio, noise_scale=scale)
         return result

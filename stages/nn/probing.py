@@ -13,6 +13,27 @@ from stages.nn.engine import new_engine
 from stages.reference import backprop, linear_probes
 
 
+def backprop_check(trainer, cfg: TrainConfig) -> float:
+    """Largest gap between TensorFlow's gradients of the validation loss and the NumPy chain-rule reference's, over
+    every parameter, relative to that parameter's largest reference gradient (float64 reference, float32 engine)."""
+    import tensorflow as tf
+
+    x, target, _ = trainer.step.data["val"]
+    with tf.GradientTape() as tape:
+        logits, _, _ = trainer.step.forward(x)
+        loss = trainer.step.data_loss(target, logits)
+    engine_grads = [g.numpy() for g in tape.gradient(loss, trainer.step.variables)]
+    layers = [(w.numpy().astype(np.float64), b.numpy().astype(np.float64))
+              for w, b in zip(trainer.step.variables[0::2], trainer.step.variables[1::2])]
+    _, reference = backprop.loss_and_gradients(layers, x.numpy().astype(np.float64), target.numpy().astype(np.float64),
+                                               activation=cfg.activation, slope=cfg.negative_slope,
+                                               loss=cfg.loss, head=trainer.step.head.activation,
+                                               delta=cfg.huber_delta)
+    gaps = [np.abs(got - want).max() / np.abs(want).max()
+            for got, want in zip(engine_grads, [g for pair in reference for g in pair]) if np.abs(want).max() > 0]
+    return round_sig(float(max(gaps)))
+
+
 def probe_layers(spec: FoundationsConfig, cfg: TrainConfig, data: Path) -> tuple[dict, dict, list]:
     """Train the 10-class net per seed; probe every hidden layer at the probe epochs; calibrate the end."""
     arrays = load_arrays(data, cfg)
@@ -21,8 +42,11 @@ def probe_layers(spec: FoundationsConfig, cfg: TrainConfig, data: Path) -> tuple
     raw = linear_probes.probe_accuracy(arrays.x["train"], arrays.y["train"], arrays.x["val"], arrays.y["val"])
     accuracy: dict[int, list[list[float]]] = {epoch: [] for epoch in epochs}  # epoch -> per seed, per layer
     calibration, projections = [], []
+    checks = []
     for seed in cfg.seeds:
         trainer.reset({}, seed)
+        if seed == cfg.seeds[0]:
+            checks.append(backprop_check(trainer, cfg))
         snapshots = {0: [w.numpy() for w in trainer.model.weights]}
 
         def keep(epoch: int) -> None:
@@ -30,6 +54,8 @@ def probe_layers(spec: FoundationsConfig, cfg: TrainConfig, data: Path) -> tuple
                 snapshots[epoch] = [w.numpy() for w in trainer.model.weights]
 
         trainer.run({}, seed, on_epoch=keep)
+        if seed == cfg.seeds[0]:
+            checks.append(backprop_check(trainer, cfg))
         for epoch in epochs:
             if epoch not in snapshots:  # the run diverged before this epoch
                 continue
@@ -57,6 +83,8 @@ def probe_layers(spec: FoundationsConfig, cfg: TrainConfig, data: Path) -> tuple
     summary = {"probe": {"input": round_sig(raw), "n_val": len(arrays.y["val"]), **per_layer},
                "calibration": {key: replicates.mean([c[key] for c in calibration])
                                for key in ("ece", "accuracy", "mean_confidence")}}
+    summary["backprop_check"] = {"max_relative_gap": max(checks), "parameters": len(trainer.step.variables),
+                                 "examples": len(arrays.y["val"]), "loss": cfg.loss, "activation": cfg.activation}
     summary["calibration"]["ece_std"] = replicates.mean_std([c["ece"] for c in calibration])[1]
     table = [[e, raw] + [per_layer[f"hidden_{i + 1}"][f"epoch_{e}"] for i in range(layers)] for e in epochs]
     return summary, {"table": table, "layers": layers, "bins": calibration[0]["bins"]}, projections

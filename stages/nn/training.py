@@ -1,6 +1,8 @@
 """A variant's training: every condition, sweep point and seed trained, summarized, saved and logged."""
 from __future__ import annotations
 
+import shutil
+import tempfile
 import time
 from pathlib import Path
 
@@ -56,11 +58,12 @@ def summarize(runs: list, cfg: TrainConfig, task: str) -> tuple[dict, list]:
     """The variant's metrics: every sweep point over seeds, and the chosen point's values at top level."""
     spec = TASKS.get(task)
     by_point = [[r for r in runs if r.point == point] for point in cfg.points()]
-    points = [replicates.summarize_point(group, spec.higher_is_better) for group in by_point]
+    points = [replicates.summarize_point(group, spec.higher_is_better, cfg.select_on) for group in by_point]
     chosen = replicates.choose(points)
     chosen_runs = by_point[points.index(chosen)]
     summary = {key: value for key, value in chosen.items() if key not in ("setting", "seeds", "score")}
     summary.update(metric=spec.metric, higher_is_better=spec.higher_is_better, target=cfg.target,
+                   select_on=cfg.select_on,
                    best_setting=chosen["setting"], points=points)
     return summary, chosen_runs
 
@@ -77,8 +80,8 @@ def write_models(cfg: TrainConfig, arrays, chosen_runs: list, summary: dict, fol
     atomic.write_json(folder / "config.json", {"config": chosen.model_dump(), "best_setting": summary["best_setting"]})
 
 
-def write_reports(runs: list, chosen_runs: list, summary: dict, timing: dict, folder: Path) -> None:
-    """DVCLive curves and metrics.json for the chosen point; every run's history; timings apart."""
+def write_reports(runs: list, chosen_runs: list, summary: dict, folder: Path) -> None:
+    """DVCLive curves and metrics.json for the chosen point; every run's history."""
     from dvclive import Live
 
     folder.mkdir(parents=True, exist_ok=True)
@@ -88,23 +91,31 @@ def write_reports(runs: list, chosen_runs: list, summary: dict, timing: dict, fo
         layers = max(len(row.get(key) or []) for history in histories for row in history)
         for layer in range(layers):
             curves[f"{key}/layer_{layer}"] = replicates.mean_curve(histories, key, layer)
-    with Live(str(folder), dvcyaml=False, save_dvc_exp=False, report=None) as live:
-        for epoch in range(max(len(r.history) for r in chosen_runs)):
-            for name, curve in curves.items():
-                point = next((p for p in curve if p[0] == epoch), None)
-                if point is not None:
-                    live.log_metric(name, point[1])
-                    live.log_metric(f"{name}_std", point[2])
-            live.next_step()
-        live.summary.clear()
-        live.summary.update(summary)
+    # DVCLive logs into a scratch folder outside the work tree, copied into the staged output afterwards: inside
+    # `dvc exp run`, Live.end() `git add`s every untracked file under its folder that is not a DVC output, and the
+    # staging folder is not one, so an interrupted experiment left those files in git's index and the next
+    # `dvc exp run` refused to start (DVCLive 3.49, dvclive/live.py: end -> ensure_dir_is_tracked).
+    with tempfile.TemporaryDirectory(prefix="dvclive-") as scratch:
+        with Live(scratch, dvcyaml=False, save_dvc_exp=False, report=None) as live:
+            for epoch in range(max(len(r.history) for r in chosen_runs)):
+                for name, curve in curves.items():
+                    point = next((p for p in curve if p[0] == epoch), None)
+                    if point is not None:
+                        live.log_metric(name, point[1])
+                        live.log_metric(f"{name}_std", point[2])
+                live.next_step()
+            live.summary.clear()
+            live.summary.update(summary)
+        shutil.copytree(scratch, folder, dirs_exist_ok=True)
     atomic.write_json(folder / "history.json", {"runs": [
         {"setting": r.point, "seed": r.seed, "final": r.final, "history": r.history} for r in runs]})
-    atomic.write_json(folder / "timing.json", timing)
 
 
-def train_variant(params: Params, study: str, variant: str, data: Path, models: Path, out: Path) -> None:
-    """Train every condition of one variant; write MODELS and OUT whole, or leave them untouched."""
+def train_variant(params: Params, study: str, variant: str, data: Path, models: Path, out: Path,
+                  timings: Path) -> None:
+    """Train every condition of one variant; write MODELS, OUT and TIMINGS whole, or leave them untouched. The
+    wall-clock timings live in their own output: a retrain with the same results leaves OUT's hash, and so every
+    stage downstream of it, unchanged."""
     conditions = []
     for condition, cfg in study_configs(params, study, variant):
         label = "/".join(filter(None, (study, variant, condition)))
@@ -112,12 +123,14 @@ def train_variant(params: Params, study: str, variant: str, data: Path, models: 
         conditions.append((condition, cfg, label, *plan_condition(cfg, where, data)))
     # Every condition trains before anything is saved: saving starts TensorFlow here, and workers cannot fork after.
     trained = [train_condition(cfg, arrays, workers, label) for _, cfg, label, arrays, workers in conditions]
-    with atomic.staged_dir(models) as model_folder, atomic.staged_dir(out) as report_folder:
+    with (atomic.staged_dir(models) as model_folder, atomic.staged_dir(out) as report_folder,
+          atomic.staged_dir(timings) as timing_folder):
         for (condition, cfg, label, arrays, _), (runs, shape, timing) in zip(conditions, trained):
             summary, chosen_runs = summarize(runs, cfg, arrays.task)
             summary.update(shape)
             write_models(cfg, arrays, chosen_runs, summary, model_folder / condition)
-            write_reports(runs, chosen_runs, summary, timing, report_folder / condition)
+            write_reports(runs, chosen_runs, summary, report_folder / condition)
+            atomic.write_json(timing_folder / condition / "timing.json", timing)
             print(f"train {label}: best {summary['best_setting']}: val {summary['metric']} "
                   f"{summary['val_metric']} ± {summary['val_metric_std']}, test {summary['test_metric']} "
                   f"({len(runs)} runs, {timing['training_seconds']:.1f} s training on {timing['workers']} "

@@ -9,7 +9,7 @@ from stages.analysis import study_summary
 from stages.analysis.evaluation import load_study
 from stages.common import atomic
 from stages.config import Params, StudyConfig
-from stages.reporting import figures, verdicts
+from stages.reporting import concepts, figures, verdicts
 from stages.reporting.verdicts import fmt, interval
 
 HOW_TO_READ = {
@@ -26,17 +26,21 @@ HOW_TO_READ = {
     "capacity": "Generalization gap against the share of training data used, one line per network size.",
     "by_step": "Validation loss against optimizer steps (log-log): methods that take one step per epoch look slow "
                "per epoch but may be efficient per step.",
-    "by_time": "Validation loss against wall-clock seconds on the machine that ran the pipeline (log-log); "
-               "these times vary from run to run.",
 }
 
 
 def table(entries: dict[str, dict], baseline: str) -> list[str]:
     """A Markdown table of one condition's variants: selection on validation, every other number on test."""
     metric = next(iter(entries.values()))["metric"]
-    head = (f"| variant | chosen setting (on validation) | val {metric} | test {metric} [95%] | "
-            f"test difference vs {baseline} [95%] | p | p adjusted | verdict | epochs to target | diverged |")
-    rows = [head, "|" + "---|" * 10]
+    on_loss = next(iter(entries.values())).get("compared_on") == "train_loss_auc"
+    if on_loss:  # the study compares training speed: the sweep chose on it too, the held-out view stays beside it
+        head = (f"| variant | chosen setting (on training loss) | val {metric} | test {metric} [95%] | training loss, "
+                f"mean over epochs [95%] | after epoch 1 | difference vs {baseline} [95%] | p | p adjusted | verdict "
+                "| epochs to target | diverged |")
+    else:
+        head = (f"| variant | chosen setting (on validation) | val {metric} | test {metric} [95%] | "
+                f"test difference vs {baseline} [95%] | p | p adjusted | verdict | epochs to target | diverged |")
+    rows = [head, "|" + "---|" * (head.count(" | ") + 1)]
     for name, e in entries.items():
         setting = ", ".join(f"{k}={fmt(v)}" + (" (grid edge)" if k in e["setting_on_grid_edge"] else "")
                             for k, v in (e["best_setting"] or {}).items()) or "-"
@@ -45,8 +49,11 @@ def table(entries: dict[str, dict], baseline: str) -> list[str]:
         else:
             compared = (f"{fmt(e['diff_vs_baseline'])} {interval(e['diff_low'], e['diff_high'])} | "
                         f"{fmt(e['p_vs_baseline'], 2)} | {fmt(e['p_adjusted'], 2)} | {e['verdict']}")
+        loss = (f"{fmt(e['train_loss_auc'])} {interval(e['train_loss_auc_low'], e['train_loss_auc_high'])} | "
+                f"{fmt(e['train_loss_epoch_1'])} | " if on_loss else "")
         rows.append(f"| {name} | {setting} | {fmt(e['val_metric'])} | {fmt(e['test_metric'])} "
-                    f"{interval(e['test_low'], e['test_high'])} | {compared} | {_reached(e)} | {e['diverged_runs']} |")
+                    f"{interval(e['test_low'], e['test_high'])} | {loss}{compared} | {_reached(e)} | "
+                    f"{e['diverged_runs']} |")
     return rows
 
 
@@ -77,9 +84,7 @@ def study_figures(study: str, condition: str, variants: dict[str, dict], folder:
     if study in ("optimizers", "gradient_noise"):
         names = list(variants)
         figures.progress_against(study_summary.step_curves(variants)[1], 2, folder / f"{tag}_by_step.png", "training steps", names)
-        figures.progress_against(study_summary.time_curves(variants)[1], 2, folder / f"{tag}_by_time.png",
-                                 "wall-clock seconds (this machine)", names)
-        drawn += [(f"{tag}_by_step.png", "by_step"), (f"{tag}_by_time.png", "by_time")]
+        drawn.append((f"{tag}_by_step.png", "by_step"))  # by wall-clock time: the `timing` stage (not in git)
     if study == "gradient_noise":
         series = {"noise variance": sorted((v["metrics"]["noise_batch"], (study_summary.init_noise_ratio(v) or 0) ** 2)
                                            for v in variants.values())}
@@ -101,6 +106,10 @@ def study_section(number: int, study: str, spec: StudyConfig, reports: Path, run
         if condition:
             lines += [f"### {condition}", ""]
         lines += table(entries, spec.baseline) + [""]
+        if any(e.get("born_dead_runs") or e.get("collapsed_runs") or e.get("top_saturation_peak") is not None
+               for e in entries.values()):
+            lines += ["| variant | failure signs of the chosen runs |", "|---|---|"]
+            lines += [f"| {name} | {concepts.signs(e, params.report)} |" for name, e in entries.items()] + [""]
         for file, kind in study_figures(study, condition, variants, folder):
             lines += [f"![{file}](figures/{file})", "", f"*How to read:* {HOW_TO_READ[kind]}", ""]
     lines += extra_figures(study, summary, spec, folder)
@@ -113,7 +122,7 @@ def extra_figures(study: str, summary: dict, spec: StudyConfig, folder: Path) ->
     """Figures that compare across conditions: gap bars, robust-loss bars, capacity lines."""
     names = list(spec.vary)
     if study == "regularization":
-        rows = [(n, summary[n]["generalization_gap"], None) for n in names]
+        rows = [(key, e["generalization_gap"], None) for key, e in summary.items()]
         figures.bars(rows, folder / "regularization_gap.png", "train minus validation accuracy", names)
         return ["![regularization_gap.png](figures/regularization_gap.png)", "", f"*How to read:* {HOW_TO_READ['gap']}", ""]
     if study == "regression_losses":
@@ -123,8 +132,9 @@ def extra_figures(study: str, summary: dict, spec: StudyConfig, folder: Path) ->
         return ["![regression_losses_test_mae.png](figures/regression_losses_test_mae.png)", "",
                 f"*How to read:* {HOW_TO_READ['test_mae']}", ""]
     if study == "capacity" and spec.conditions:
+        clean = [c for c in spec.conditions if not spec.conditions[c].get("label_noise")]  # the data-size axis
         series = {n: [(spec.conditions[c].get("train_fraction"), summary[f"{n}/{c}"]["generalization_gap"])
-                      for c in spec.conditions] for n in names}
+                      for c in clean] for n in names}
         figures.xy_lines(series, folder / "capacity_gap.png", "share of the training split", "generalization gap")
         return ["![capacity_gap.png](figures/capacity_gap.png)", "", f"*How to read:* {HOW_TO_READ['capacity']}", ""]
     return []
@@ -185,7 +195,11 @@ def build(params: Params, reports: Path, data: Path, figure_dir: Path) -> str:
              "with the smallest difference the design detects at 80% power. \"(grid edge)\" marks a chosen "
              f"setting at the end of its grid that beats the next one inward by more than {params.report.lr_tolerance}: "
              "the best may lie outside it.",
-             "", "## Contents", ""]
+             "", "## Failures of training and their cures", "",
+             "Each row is a failure condition and its cure in the same study, trained on the same seeds; the effect "
+             "is the cure's test metric minus the failure's (paired by seed), \"shown\" when the Holm-adjusted p "
+             f"is below {params.report.significance} and the interval excludes 0.", ""]
+    lines += concepts.table(params, reports) + ["", "## Contents", ""]
     lines += ["1. [Foundations](#1-foundations)"]
     lines += [f"{i}. [{s.replace('_', ' ').capitalize()}](#{i}-{s.replace('_', '-')})"
               for i, s in enumerate(params.studies, 2)] + [""]

@@ -4,6 +4,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
+from stages.analysis.study_summary import margin_key
 from stages.catalog.tasks import by_metric
 from stages.common.registry import Registry
 from stages.config import ReportConfig, StudyConfig
@@ -59,7 +60,7 @@ def comparison(name: str, e: dict, cfg: ReportConfig) -> str:
         return (f"{name} {e['verdict']} by {fmt(e['diff_vs_baseline'])} {interval(e['diff_low'], e['diff_high'])} "
                 f"(adjusted p = {fmt(e['p_adjusted'], 2)})")
     if e.get("verdict") == "equivalent":
-        margin = cfg.equivalence_margin[e["metric"]]
+        margin = cfg.equivalence_margin[margin_key(e)]
         return f"{name} equivalent within ±{fmt(margin)} (adjusted TOST p = {fmt(e['p_equivalence_adjusted'], 2)})"
     if not e.get("paired_seeds"):
         return f"{name}: no comparison (no finite test metric: {e['diverged_runs']} of {e['runs']} runs diverged)"
@@ -79,7 +80,9 @@ def general(summary: Summary, cfg: ReportConfig, baseline: str) -> list[str]:
                      f"{interval(e['test_low'], e['test_high'])} (95% interval).")
         compared = [comparison(name, x, cfg) for name, x in entries.items() if name != baseline]
         if compared:
-            lines.append(f"Against {baseline}{where} on test, paired by seed: " + "; ".join(compared) + ".")
+            on = ("mean training loss over the epochs" if next(iter(entries.values())).get("compared_on") ==
+                  "train_loss_auc" else "test")
+            lines.append(f"Against {baseline}{where} on {on}, paired by seed: " + "; ".join(compared) + ".")
     return lines
 
 
@@ -87,14 +90,24 @@ def optimizers(summary: Summary, cfg: ReportConfig, findings: dict, spec: StudyC
     entries = split(summary)[""]
     lines = []
     claimed, note = in_role(spec, "claimed_fastest", entries)
-    lowest = min(entries, key=lambda n: entries[n]["train_loss"] if entries[n]["train_loss"] is not None else math.inf)
-    line = (f"Lowest final training loss at the learning rate each optimizer chose on validation accuracy: "
-            f"**{lowest}** ({fmt(entries[lowest]['train_loss'])})")
-    if claimed:
-        line += (f"; {claimed[0]} reached {fmt(entries[claimed[0]]['train_loss'])}. This is no test of Kingma & "
-                 "Ba's claim that Adam lowers the training cost fastest: they tune the rate for training cost, and "
-                 "these rates were tuned for validation accuracy.")
-    lines.append(line + ("" if claimed else "."))
+    if all(e.get("compared_on") == "train_loss_auc" for e in entries.values()):
+        auc = {n: e["train_loss_auc"] for n, e in entries.items() if e.get("train_loss_auc") is not None}
+        lowest = min(auc, key=auc.get)
+        resolved = [n for n, e in entries.items() if e.get("verdict") == "better"]
+        line = (f"Training speed, each optimizer at the learning rate that minimized its own mean training loss "
+                f"over the epochs (area under the curve): lowest mean **{lowest}** ({fmt(auc[lowest])}). "
+                + (f"Faster than {spec.baseline} after Holm's correction: {', '.join(resolved)}."
+                   if resolved else f"No optimizer is resolved faster than {spec.baseline} with these seeds."))
+        if claimed and claimed[0] in entries:
+            e = entries[claimed[0]]
+            line += (f" Kingma & Ba's claim that {claimed[0]} lowers the training cost fastest: "
+                     + ("supported against the baseline" if e["verdict"] == "better" else
+                        "not supported against the baseline" if e["verdict"] in ("worse", "equivalent") else
+                        "not resolved against the baseline")
+                     + f" ({comparison(claimed[0], e, cfg)})"
+                     + ("; it also has the lowest mean." if lowest == claimed[0] else
+                        f"; {lowest}, not {claimed[0]}, has the lowest mean."))
+        lines.append(line)
     if note:
         lines.append(note)
     reached = {n: e["epochs_to_target"] for n, e in entries.items() if e["epochs_to_target"] is not None}
@@ -116,7 +129,8 @@ def optimizers(summary: Summary, cfg: ReportConfig, findings: dict, spec: StudyC
     plain = [w for n, w in widths.items() if n not in adaptive_names]
     if adaptive and plain:
         a, p = sum(adaptive) / len(adaptive), sum(plain) / len(plain)
-        lines.append(f"Range of learning rates within {cfg.lr_tolerance} of each optimizer's best, on each one's own "
+        lines.append(f"Range of learning rates within {cfg.lr_tolerance} of each optimizer's best selection score, on "
+                     "each one's own "
                      "grid (so at most that grid's width): "
                      f"{fmt(a, 2)} decades on average for the adaptive methods ({', '.join(adaptive_names)}) vs "
                      f"{fmt(p, 2)} for the SGD family; "
@@ -131,11 +145,15 @@ def optimizers(summary: Summary, cfg: ReportConfig, findings: dict, spec: StudyC
 def gradient_noise(summary: Summary, cfg: ReportConfig, findings: dict, spec: StudyConfig) -> list[str]:
     slope = findings.get("all", {}).get("noise_slope")
     lines = []
-    if slope is not None:
-        agrees = -1.3 <= slope <= -0.7
-        lines.append(f"Gradient-noise variance at initialization scales as batch size^{fmt(slope, 3)}; "
-                     f"theory (McCandlish et al. 2018) gives -1 for independent examples. "
-                     + ("The measurement agrees." if agrees else "The measurement departs from it."))
+    if slope and slope.get("slope") is not None and slope.get("low") is not None:
+        predicted = slope["predicted"]
+        inside = predicted is not None and slope["low"] <= predicted <= slope["high"]
+        lines.append(f"Gradient-noise variance at initialization scales as batch size^{fmt(slope['slope'], 3)} "
+                     f"{interval(slope['low'], slope['high'])} (95% t-interval over {slope['seeds']} seeds, batch "
+                     f"sizes {', '.join(str(b) for b in slope['batches'])}). For batches drawn without replacement "
+                     f"from the {slope['population']}-example probe set, McCandlish et al.'s (2018) tr(Σ)/B with the "
+                     f"finite-population factor (N - B)/(N - 1) predicts a slope of {fmt(predicted, 3)} over these "
+                     "sizes: " + ("the interval holds it." if inside else "the interval excludes it."))
     entries = split(summary)[""]
     best = max(entries, key=lambda n: _better(entries[n]))
     lines.append(f"For the same number of epochs, **{best}** reached the best validation accuracy; smaller "
@@ -209,24 +227,27 @@ def regression_losses(summary: Summary, cfg: ReportConfig, findings: dict, spec:
 
 
 def regularization(summary: Summary, cfg: ReportConfig, findings: dict, spec: StudyConfig) -> list[str]:
-    entries = split(summary)[""]
-    lines = []
-    base = entries.get(spec.baseline, {}).get("generalization_gap")
-    if base:
-        closed = {n: 1 - e["generalization_gap"] / base for n, e in entries.items()
-                  if n != spec.baseline and e.get("generalization_gap") is not None}
-        lines.append(f"Unregularized gap between train and validation accuracy: {fmt(base)}"
-                     + (" (overfitting)" if base > cfg.overfit_gap else "") + ". Share of it closed: "
-                     + ", ".join(f"{n} {fmt(100 * c, 2)}%" for n, c in closed.items()) + ".")
-    (l1_names, l1_note), (l2_names, l2_note) = in_role(spec, "l1_penalty", entries), in_role(spec, "l2_penalty", entries)
-    if l1_names and l2_names:
-        l1, l2 = entries[l1_names[0]].get("weight_sparsity"), entries[l2_names[0]].get("weight_sparsity")
-        if l1 is not None and l2 is not None:
-            lines.append(f"Weights below 1% of their layer's largest: {l1_names[0]} {fmt(100 * l1, 3)}% vs "
-                         f"{l2_names[0]} {fmt(100 * l2, 3)}%" + (" — L1 drives weights to zero, as expected." if l1 > l2
-                                                                 else " — L1 did not make the net sparser than L2 here."))
-    lines += [note for note in (l1_note, l2_note) if note]
-    return lines
+    lines, notes = [], set()
+    for condition, entries in split(summary).items():
+        where = f"{condition}: " if condition else ""
+        base = entries.get(spec.baseline, {}).get("generalization_gap")
+        if base:
+            closed = {n: 1 - e["generalization_gap"] / base for n, e in entries.items()
+                      if n != spec.baseline and e.get("generalization_gap") is not None}
+            lines.append(f"{where}unregularized gap between train and validation accuracy: {fmt(base)}"
+                         + (" (overfitting)" if base > cfg.overfit_gap else "") + ". Share of it closed: "
+                         + ", ".join(f"{n} {fmt(100 * c, 2)}%" for n, c in closed.items())
+                         + " (descriptive; the test accuracy comparisons are in the table).")
+        (l1_names, l1_note), (l2_names, l2_note) = in_role(spec, "l1_penalty", entries), in_role(spec, "l2_penalty", entries)
+        notes.update(note for note in (l1_note, l2_note) if note)
+        if l1_names and l2_names:
+            l1, l2 = entries[l1_names[0]].get("weight_sparsity"), entries[l2_names[0]].get("weight_sparsity")
+            if l1 is not None and l2 is not None:
+                lines.append(f"{where}weights below 1% of their layer's largest: {l1_names[0]} {fmt(100 * l1, 3)}% vs "
+                             f"{l2_names[0]} {fmt(100 * l2, 3)}%" + (" — L1 drives weights to zero, as expected."
+                                                                     if l1 > l2 else
+                                                                     " — L1 did not make the net sparser than L2 here."))
+    return lines + sorted(notes)
 
 
 def capacity(summary: Summary, cfg: ReportConfig, findings: dict, spec: StudyConfig) -> list[str]:
@@ -236,7 +257,26 @@ def capacity(summary: Summary, cfg: ReportConfig, findings: dict, spec: StudyCon
         low = min(entries, key=lambda n: entries[n].get("train_metric") or 0)
         lines.append(f"{condition}: overfitting (gap above {cfg.overfit_gap}): {', '.join(over) or 'none'}; "
                      f"lowest training accuracy (most underfit): {low} ({fmt(entries[low].get('train_metric'))}).")
-    return lines
+        if spec.conditions.get(condition, {}).get("label_noise"):
+            share = spec.conditions[condition]["label_noise"]
+            fits = {n: e.get("train_metric") for n, e in entries.items() if e.get("train_metric") is not None}
+            best = max(fits, key=fits.get) if fits else None
+            if best is not None:
+                lines.append(f"{condition}: with {fmt(100 * share, 2)}% of the training labels wrong, {best} fitted "
+                             f"{fmt(100 * fits[best], 3)}% of the noisy training labels (a net that learned only the "
+                             f"true classes would fit about {fmt(100 * (1 - share), 2)}%); its validation accuracy "
+                             f"on clean labels: {fmt(entries[best].get('val_metric'))}.")
+    largest, note = in_role(spec, "largest", summary_variants(summary))
+    clean = {c: entries for c, entries in split(summary).items() if not spec.conditions.get(c, {}).get("label_noise")}
+    if largest and clean:
+        smallest_gap = [c for c, entries in clean.items() if entries[largest[0]].get("generalization_gap") is not None
+                        and entries[largest[0]]["generalization_gap"] <= min(
+                            e["generalization_gap"] for e in entries.values() if e.get("generalization_gap") is not None)]
+        lines.append(f"With clean labels the largest net ({largest[0]}) had the smallest gap under "
+                     f"{len(smallest_gap)} of {len(clean)} data sizes (descriptive)"
+                     + (": bigger was better, as Zhang et al. (2017) lead one to expect of over-parameterized nets."
+                        if len(smallest_gap) == len(clean) else "."))
+    return lines + ([note] if note else [])
 
 
 def initializers(summary: Summary, cfg: ReportConfig, findings: dict, spec: StudyConfig) -> list[str]:
@@ -250,10 +290,12 @@ def initializers(summary: Summary, cfg: ReportConfig, findings: dict, spec: Stud
             line = (f"{condition}: test accuracy Glorot {fmt(g['test_metric'])} vs He {fmt(h['test_metric'])}; "
                     + comparison(he[0], h, cfg) + " against the baseline.")
             if activation == "relu":  # He et al.'s finding is about plain ReLU nets
-                line += (" He et al. saw plain ReLU nets stall with Glorot-style scaling only at about 30 layers; "
-                         "at 22 both trained.")
+                line += (" He et al. saw plain ReLU nets stall with Glorot-style scaling only at about 30 layers "
+                         "(at 22 both trained); the init_at_depth study trains 30.")
             lines.append(line)
-        for cure, failure in spec.cures.items():
+        clipping = {cure: failure for cure, failure in spec.cures.items()
+                    if spec.variants.get(cure, {}).get("global_clipnorm")}  # the cures that clip the gradient
+        for cure, failure in clipping.items():
             raw, clipped = entries.get(failure), entries.get(cure)
             if not (raw and clipped):
                 lines.append(f"{condition}: no verdict on the cure {cure} for {failure}: "
@@ -283,9 +325,33 @@ VERDICTS: Registry[Callable[[Summary, ReportConfig, dict, StudyConfig], list[str
 
 
 def verdicts(study: str, summary: Summary, cfg: ReportConfig, findings: dict, spec: StudyConfig) -> list[str]:
-    """The study's own verdicts (where it has any) and the general ones."""
+    """The study's own verdicts (where it has any), its cures, and the general ones."""
     own = VERDICTS.get(study)(summary, cfg, findings, spec) if study in VERDICTS else []
-    return own + general(summary, cfg, spec.baseline)
+    return own + cures(findings.get("cures", {}), cfg) + general(summary, cfg, spec.baseline)
+
+
+def cure_effect(e: dict, cfg: ReportConfig) -> str:
+    """A cure against its failure on test, in the words its adjusted tests support."""
+    if e.get("verdict") in ("better", "worse"):
+        return (f"{e['verdict']} by {fmt(e['diff_vs_baseline'])} {interval(e['diff_low'], e['diff_high'])} "
+                f"(adjusted p = {fmt(e['p_adjusted'], 2)})")
+    if e.get("verdict") == "equivalent":
+        return (f"equivalent within ±{cfg.equivalence_margin[e['metric']]} (difference {fmt(e['diff_vs_baseline'])} "
+                f"{interval(e['diff_low'], e['diff_high'])}, adjusted TOST p = {fmt(e['p_equivalence_adjusted'], 2)})")
+    return (f"not resolved with {e['paired_seeds']} seeds (difference {fmt(e['diff_vs_baseline'])} "
+            f"{interval(e['diff_low'], e['diff_high'])}, adjusted p = {fmt(e['p_adjusted'], 2)})")
+
+
+def cures(compared: dict[str, dict], cfg: ReportConfig) -> list[str]:
+    """One line per cure pair of params.yaml that was trained: the cure's test metric against the failure's."""
+    return [f"Cure {e['cure']} against {e['failure']} ({measured(e)}, paired by seed): {cure_effect(e, cfg)}."
+            for e in compared.values()]
+
+
+def measured(e: dict) -> str:
+    """What a comparison measures, in words."""
+    return {"saturation": "the top hidden layer's peak saturated share",
+            "train_loss_auc": "training loss averaged over the epochs"}.get(e.get("compared_on"), f"test {e['metric']}")
 
 
 def foundations(summary: dict, cfg: ReportConfig) -> list[str]:

@@ -39,7 +39,7 @@ def stage_walls(lines: Iterable[tuple[float, str]], start: float, end: float) ->
 def training_seconds(reports: Path) -> dict[str, float]:
     """In-process training time per train stage, summed over its conditions' timing.json files."""
     totals: dict[str, float] = {}
-    for timing in sorted(reports.glob("*/runs/*/**/timing.json")):
+    for timing in sorted(reports.glob("*/timing/*/**/timing.json")):
         study, variant = timing.relative_to(reports).parts[:3:2]
         stage = f"train_{study}@{variant}"
         totals[stage] = totals.get(stage, 0.0) + json.loads(timing.read_text())["training_seconds"]

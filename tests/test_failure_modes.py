@@ -1,0 +1,138 @@
+"""The measurements behind the failure-and-cure table: the standard initialization, label noise, nets born dead,
+the top layer's saturation over epochs, and cure comparisons paired by seed."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from stages.analysis import study_summary
+from stages.catalog.layers import INITIALIZERS
+from stages.ingest.arrays import load_arrays, noisy_labels
+from tests.configs import report_config, train_config
+
+
+def test_standard_initialization_has_variance_one_third_over_fan_in():
+    pytest.importorskip("keras")
+    fan_in, fan_out = 400, 300
+    weights = np.asarray(INITIALIZERS.get("standard_uniform")(train_config(), 7)((fan_in, fan_out)))
+    assert np.abs(weights).max() <= 1 / np.sqrt(fan_in)  # U[-1/sqrt(fan_in), 1/sqrt(fan_in)]
+    assert weights.var() == pytest.approx(1 / (3 * fan_in), rel=0.02)
+
+
+def test_label_noise_moves_exactly_the_share_to_other_classes():
+    labels = np.arange(1000) % 10
+    noisy = noisy_labels(labels, 0.3, 10)
+    changed = noisy != labels
+    assert changed.sum() == 300 and set(np.unique(noisy)) <= set(range(10))
+    assert np.array_equal(noisy, noisy_labels(labels, 0.3, 10))  # one fixed set, whatever the seed
+
+
+def test_label_noise_touches_training_labels_only(processed):
+    clean = load_arrays(processed / "fashion_mnist", train_config())
+    noisy = load_arrays(processed / "fashion_mnist", train_config(label_noise=0.25))
+    assert (noisy.y["train"] != clean.y["train"]).sum() == round(0.25 * len(clean.y["train"]))
+    for split in ("val", "test"):
+        assert np.array_equal(noisy.y[split], clean.y[split])
+    assert np.array_equal(noisy.x["train"], clean.x["train"])
+
+
+def _engine(processed, **changes):
+    pytest.importorskip("tensorflow")
+    from stages.nn import engine
+
+    cfg = train_config(**{"hidden": [8, 8, 8], "epochs": 3, "seeds": [0], "probe_size": 64, **changes})
+    return engine.new_engine(cfg, load_arrays(processed / "fashion_mnist", cfg))
+
+
+def test_a_net_with_a_dead_layer_is_born_dead_and_a_leaky_one_never_is(processed):
+    for activation, dead in (("relu", 1.0), ("leaky_relu", 0.0)):
+        trainer = _engine(processed, activation=activation)
+        trainer.reset({}, 0)
+        assert trainer._measure()["constant_output"] == 0.0  # a healthy start
+        trainer.step.dense[1].bias.assign(np.full(8, -100.0, np.float32))  # every unit of layer 2 below zero
+        assert trainer._measure()["constant_output"] == dead
+
+
+def test_saturation_is_logged_per_layer_and_epoch(processed):
+    run = _engine(processed, activation="sigmoid", initializer="standard_uniform").run({}, seed=0)
+    assert [row["epoch"] for row in run.history] == [0, 1, 2, 3]
+    assert all(len(row["saturated_fraction"]) == 3 for row in run.history)
+    assert run.final["init"]["constant_output"] == 0.0
+
+
+def _run(seed: int, tops: list[float], constant: tuple[int, int] = (0, 0), metric: float = 0.5) -> dict:
+    history = [{"saturated_fraction": [0.0, top], "constant_output": 0} for top in tops]
+    history[0]["constant_output"], history[-1]["constant_output"] = constant
+    return {"seed": seed, "setting": {}, "history": history, "final": {"test_metric": metric}}
+
+
+def test_failure_evidence_finds_the_top_layer_peak_and_its_recovery():
+    runs = [_run(0, [0.0, 1.0, 0.9, 0.2, 0.1], (1, 1)), _run(1, [0.0, 0.5, 1.0, 0.8, 0.25]),
+            _run(2, [0.0, 1.0, 1.0, 1.0, 1.0])]
+    found = study_summary.failure_evidence(runs, report_config(saturated_fraction=0.3))
+    assert found["born_dead_runs"] == 1 and found["collapsed_runs"] == 1
+    assert found["top_saturation_peak"] == 1.0
+    assert found["top_saturation_peak_epoch"] == 1  # epochs 1, 2, 1
+    assert found["top_saturation_recovered"] == 4  # epochs 3, 4 and never: the median
+
+
+def test_cure_pairs_expand_plain_names_over_conditions():
+    assert study_summary.cure_pairs({"leaky_relu": "relu"}, ["d10", "d20"]) == [("leaky_relu/d10", "relu/d10"),
+                                                                               ("leaky_relu/d20", "relu/d20")]
+    assert study_summary.cure_pairs({"tanh/deep": "sigmoid/deep"}, ["deep", "shallow"]) == [("tanh/deep", "sigmoid/deep")]
+    assert study_summary.cure_pairs({"he": "glorot"}, [""]) == [("he", "glorot")]
+
+
+def test_cures_are_compared_by_seed_and_join_the_holm_family():
+    def variant(metrics: list[float]) -> dict:
+        return {"metrics": {"best_setting": {}, "metric": "accuracy", "n_test": 10_000},
+                "runs": [{"seed": s, "setting": {}, "history": [], "final": {"test_metric": m}}
+                         for s, m in enumerate(metrics)]}
+
+    loaded = {"deep": {"sigmoid": variant([0.5, 0.6, 0.55, 0.5, 0.58]), "tanh": variant([0.9, 0.92, 0.91, 0.9, 0.93])}}
+    cures = study_summary.compare_cures(loaded, {"tanh/deep": "sigmoid/deep", "relu/deep": "sigmoid/deep"},
+                                        report_config())
+    assert list(cures) == ["tanh/deep vs sigmoid/deep"]  # relu was not trained: no comparison
+    e = cures["tanh/deep vs sigmoid/deep"]
+    assert e["paired_seeds"] == 5 and e["diff_vs_baseline"] == pytest.approx(0.912 - 0.546)
+    study_summary.adjust({}, report_config(), cures)
+    # the family holds this pair's two tests (difference, equivalence): Holm doubles the smaller p
+    assert e["verdict"] == "better" and e["p_adjusted"] == pytest.approx(2 * e["p_vs_baseline"], rel=1e-3)
+
+
+def test_optimizer_speed_is_chosen_on_the_training_loss_averaged_over_epochs():
+    from types import SimpleNamespace
+
+    from stages.analysis import replicates
+    from stages.nn.history import final_summary
+    from stages.catalog.tasks import TASKS
+
+    rows = [{"epoch": e, "train_loss": loss, "val_metric": 0.9, "saturated_fraction": None, "dead_fraction": None,
+             "probe_grad_norm": None, "preact_grad_norm": None, "activation_std": None, "symmetric": None,
+             "constant_output": None} for e, loss in enumerate([2.0, 1.0, 0.5, 0.3])]
+    scores = {split: {"loss": 0.1, "accuracy": 0.9} for split in ("train", "val", "test")}
+    final = final_summary(train_config(), TASKS.get("multiclass"), rows, None, scores, None)
+    assert final["train_loss_auc"] == pytest.approx(0.6) and final["train_loss_epoch_1"] == 1.0
+
+    def point(rate, auc, val):
+        run = SimpleNamespace(point={"learning_rate": rate}, seed=0, history=[{}],
+                              final={"diverged": False, "epochs_to_target": None, "val_metric": val,
+                                     "train_loss_auc": auc})
+        return replicates.summarize_point([run], True, "train_loss_auc")
+
+    points = [point(0.01, 0.4, 0.95), point(0.1, 0.2, 0.90)]
+    assert replicates.choose(points)["setting"] == {"learning_rate": 0.1}  # lower loss wins, not higher accuracy
+
+
+def test_noise_slope_matches_the_finite_population_prediction_for_noise_that_follows_it():
+    population = 1024
+
+    def variant(batch):
+        ratio = np.sqrt(3.0 * (population - batch) / (batch * (population - 1)))  # tr(Σ)/|G|² = 3
+        runs = [{"seed": s, "setting": {}, "history": [{"noise_ratio": float(ratio)}], "final": {}} for s in range(3)]
+        return {"metrics": {"best_setting": {}, "noise_batch": batch, "noise_population": population}, "runs": runs}
+
+    found = study_summary.noise_slope({f"b{b}": variant(b) for b in (1, 8, 32, 128, 512)})
+    assert found["slope"] == pytest.approx(found["predicted"], abs=2e-3)
+    assert found["predicted"] < -1  # the finite-population factor bends the curve below -1 near B = N / 2
+    assert found["seeds"] == 3 and found["batches"] == [1, 8, 32, 128, 512]
