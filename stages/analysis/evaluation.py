@@ -33,8 +33,7 @@ def load_study(params: Params, study: str, runs: Path) -> dict[str, dict[str, di
 
 
 # What `dvc metrics show/diff` compares for every variant of every study (with the study's own `headline:` keys).
-HEADLINE = ("val_metric", "test_metric", "test_low", "test_high", "generalization_gap", "diff_vs_baseline",
-            "p_adjusted")
+HEADLINE = ("val_metric", "test_metric", "test_low", "test_high", "generalization_gap", "p_adjusted")
 
 
 def headline(summary: dict[str, dict], own: list[str]) -> dict[str, dict]:

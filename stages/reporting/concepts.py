@@ -44,7 +44,8 @@ def signs(e: dict, cfg: ReportConfig) -> str:
 
 def _verdict(e: dict, seeds: int) -> str:
     return {"better": "shown", "worse": "not shown: the opposite effect",
-            "equivalent": "equivalent within the margin"}.get(e.get("verdict"), f"not resolved with {seeds} seeds")
+            "equivalent": "not shown: the cure changed nothing (equivalent within the margin)"}.get(
+        e.get("verdict"), f"not resolved with {seeds} seeds")
 
 
 def _effect(e: dict) -> tuple[str, str]:

@@ -196,9 +196,14 @@ def build(params: Params, reports: Path, data: Path, figure_dir: Path) -> str:
              f"setting at the end of its grid that beats the next one inward by more than {params.report.lr_tolerance}: "
              "the best may lie outside it.",
              "", "## Failures of training and their cures", "",
-             "Each row is a failure condition and its cure in the same study, trained on the same seeds; the effect "
-             "is the cure's test metric minus the failure's (paired by seed), \"shown\" when the Holm-adjusted p "
-             f"is below {params.report.significance} and the interval excludes 0.", ""]
+             "One row per concept (`report.concepts` in params.yaml). Most rows are a failure condition and its cure "
+             "in the same study, trained on the same seeds: the effect is the cure minus the failure, paired by seed, "
+             "on the failure's own sign where it has one (the top hidden layer's peak saturated share) and else on "
+             "the test metric; \"shown\" needs a Holm-adjusted p below "
+             f"{params.report.significance} (over all of the study's tests) and an interval that excludes 0. Other "
+             "rows compare a variant with its study's baseline (the verdict then says better, worse, equivalent or "
+             "not resolved), or state a finding: a bound, a check against a tolerance, a slope against its "
+             "prediction, or numbers marked \"descriptive (no test)\".", ""]
     lines += concepts.table(params, reports) + ["", "## Contents", ""]
     lines += ["1. [Foundations](#1-foundations)"]
     lines += [f"{i}. [{s.replace('_', ' ').capitalize()}](#{i}-{s.replace('_', '-')})"
