@@ -44,7 +44,7 @@ def entry(variant: dict, baseline: dict | None, report: ReportConfig) -> dict:
         "diagnostics_runs", "best_setting", "weight_sparsity", "noise_ratio", "noise_scale", "test_rmse", "metric",
         "n_val", "n_test")}
     result["setting_on_grid_edge"] = grid_edges(metrics["best_setting"], metrics["points"], report.lr_tolerance)
-    counted = metrics.get("n_test") if by_metric(metrics["metric"]).higher_is_better else None  # accuracy: a share
+    counted = test_examples(metrics)
     result["test_low"], result["test_high"] = statistics.mean_interval([f["test_metric"] for f in finals.values()],
                                                                         counted)
     # What the study compares: the held-out test metric, or the criterion the sweep selected on when that is the
@@ -109,6 +109,12 @@ def top_saturation(history: list[dict], threshold: float) -> tuple[float, int, i
     recovered = next((epoch for epoch in range(peak_epoch, len(top)) if top[epoch] is not None and top[epoch] < threshold),
                      None)
     return top[peak_epoch], peak_epoch, recovered
+
+
+def test_examples(metrics: dict) -> int | None:
+    """The test examples behind a share-type metric (accuracy), for intervals that also resample them; None for an
+    error such as MAE."""
+    return metrics.get("n_test") if by_metric(metrics["metric"]).higher_is_better else None
 
 
 def margin_key(e: dict) -> str:
@@ -191,7 +197,7 @@ def compare_cures(loaded: dict[str, dict[str, dict]], cures: dict[str, str], rep
         ours = {run["seed"]: run["final"]["test_metric"] for run in chosen_runs(by_key[cure])}
         theirs = {run["seed"]: run["final"]["test_metric"] for run in chosen_runs(by_key[failure])}
         seeds = sorted(ours.keys() & theirs.keys())
-        counted = metrics.get("n_test") if by_metric(metrics["metric"]).higher_is_better else None
+        counted = test_examples(metrics)
         compared[f"{cure} vs {failure}"] = {
             "cure": cure, "failure": failure, "metric": metrics["metric"],
             **statistics.paired([ours[s] for s in seeds], [theirs[s] for s in seeds], counted,
