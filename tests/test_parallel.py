@@ -77,3 +77,25 @@ def test_after_tensorflow_started_the_runs_stay_in_process(processed):
     runs, workers = parallel.train_runs(cfg, load_arrays(processed / "breast_cancer", cfg), [({}, 1), ({}, 0)],
                                         workers=2)
     assert workers == 1 and [r.seed for r in runs] == [1, 0]
+
+
+class SlowRuns:
+    """Stands in for the pool's result iterator: `waits` timeouts before each result."""
+
+    def __init__(self, results: list, waits: int):
+        self.results, self.waits, self.pending = list(results), waits, waits
+
+    def next(self, timeout: float):
+        if self.pending:
+            self.pending -= 1
+            raise parallel.multiprocessing.TimeoutError
+        self.pending = self.waits
+        return self.results.pop(0)
+
+
+def test_the_parent_reports_while_its_workers_train():
+    waited = []
+    arriving = SlowRuns([(1, "b"), (0, "a")], waits=3)
+    assert parallel._next_result(arriving, lambda: waited.append(1)) == (1, "b")
+    assert parallel._next_result(arriving, None) == (0, "a")  # no callback: it just keeps waiting
+    assert len(waited) == 3

@@ -15,6 +15,7 @@ from stages.common.errors import UserError
 
 WORKERS_ENV = "TRAIN_WORKERS"  # overrides the worker count (1: train in the stage's own process)
 
+WAIT_SECONDS = 1.0  # how often the parent, waiting on its workers, may report that it is still training
 _worker: dict = {}  # per worker process: the condition and, after its first run, its engine
 
 
@@ -44,12 +45,14 @@ def forkable() -> bool:
 
 
 def train_runs(cfg: TrainConfig, arrays, jobs: Sequence[tuple[dict, int]], workers: int,
-               on_epoch: Callable | None = None, on_run: Callable | None = None) -> tuple[list, int]:
+               on_epoch: Callable | None = None, on_run: Callable | None = None,
+               on_wait: Callable | None = None) -> tuple[list, int]:
     """Every (sweep point, seed) of `jobs` trained from scratch: the runs in job order and the processes used.
     With one worker, or once TensorFlow has started here, the runs train in this process. `on_epoch` is
-    called per trained epoch (from workers: when their run arrives), `on_run` per finished run."""
+    called per trained epoch (from workers: when their run arrives), `on_run` per finished run, `on_wait`
+    every WAIT_SECONDS while workers train and nothing arrives."""
     if workers > 1 and forkable():
-        results = _in_workers(cfg, arrays, jobs, workers, on_epoch, on_run)
+        results = _in_workers(cfg, arrays, jobs, workers, on_epoch, on_run, on_wait)
     else:
         workers, results = 1, _in_process(cfg, arrays, jobs, on_epoch, on_run)
     return [run for _, run in sorted(results, key=lambda result: result[0])], workers
@@ -67,13 +70,15 @@ def _in_process(cfg, arrays, jobs, on_epoch, on_run) -> list:
     return results
 
 
-def _in_workers(cfg, arrays, jobs, workers, on_epoch, on_run) -> list:
+def _in_workers(cfg, arrays, jobs, workers, on_epoch, on_run, on_wait) -> list:
     # fork: the children share the parent's imported modules and arrays instead of importing TensorFlow again
     # (~3.5 s each); the parent has not started TensorFlow's runtime, so no thread's lock is copied mid-use.
     context = multiprocessing.get_context("fork")
     results = []
     with context.Pool(workers, initializer=_start_worker, initargs=(cfg, arrays)) as pool:
-        for index, run in pool.imap_unordered(_train_one, list(enumerate(jobs))):
+        arriving = pool.imap_unordered(_train_one, list(enumerate(jobs)))
+        for _ in jobs:
+            index, run = _next_result(arriving, on_wait)
             if on_epoch:
                 for epoch in range(1, run.history[-1]["epoch"] + 1):
                     on_epoch(epoch)
@@ -83,6 +88,17 @@ def _in_workers(cfg, arrays, jobs, workers, on_epoch, on_run) -> list:
         pool.close()  # let the workers exit; leaving the block early (an error, a signal) terminates them instead
         pool.join()
     return results
+
+
+def _next_result(arriving, on_wait: Callable | None):
+    # The wait polls instead of blocking so that the parent itself can say it is alive: a helper thread would
+    # have to exist before the fork, and forking a threaded process is what the fork guard avoids.
+    while True:
+        try:
+            return arriving.next(timeout=WAIT_SECONDS)
+        except multiprocessing.TimeoutError:
+            if on_wait:
+                on_wait()
 
 
 def _start_worker(cfg: TrainConfig, arrays) -> None:

@@ -42,9 +42,10 @@ def train_condition(cfg: TrainConfig, arrays, workers: int, label: str) -> tuple
     order, the training's shape and the timings."""
     started = time.perf_counter()
     jobs = cfg.runs()
-    progress = Progress(label, len(jobs) * cfg.epochs)
+    progress = Progress(label, len(jobs) * cfg.epochs, len(jobs))
     runs, workers = parallel.train_runs(cfg, arrays, jobs, workers, on_epoch=lambda _: progress.advance(),
-                                        on_run=lambda run: progress.finished(run, TASKS.get(arrays.task).metric, cfg.epochs))
+                                        on_run=lambda run: progress.finished(run, TASKS.get(arrays.task).metric, cfg.epochs),
+                                        on_wait=progress.still_training)
     progress.close()
     seconds = time.perf_counter() - started
     timing = {"runs": [{"setting": r.point, "seed": r.seed, "seconds": round(r.seconds, 4), "steps": r.steps,
