@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -10,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from stages.ingest import kaggle_client
-from tests import fake_kaggle
+from stages.tools import kaggle_mirror as fake_kaggle
+from stages.tools.workspace import REPO, copy_repo
 
-REPO = Path(__file__).resolve().parents[1]
 KAGGLE_HANDLES = {
     "zalando-research/fashionmnist": fake_kaggle.fashion_csvs,
     "uciml/breast-cancer-wisconsin-data": fake_kaggle.wdbc_csv,
@@ -74,26 +73,6 @@ def run(args: list[str], cwd: Path, **env: str) -> subprocess.CompletedProcess:
 def dvc(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess:
     """Run the dvc command line of this interpreter's environment."""
     return run([sys.executable, "-m", "dvc", *args], cwd, **env)
-
-
-def copy_repo(target: Path) -> Path:
-    """Make `target` a fresh git repository holding the project's files as they are in this working tree."""
-    listed = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=REPO,
-                            capture_output=True, text=True, check=True).stdout.split("\n")
-    for name in filter(None, listed):
-        source = REPO / name
-        if source.is_file():
-            (target / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, target / name)
-    tracked = subprocess.run(["git", "ls-files"], cwd=REPO, capture_output=True, text=True, check=True).stdout
-    for command in (["git", "init", "-q"], ["git", "add", "-A"]):
-        subprocess.run(command, cwd=target, check=True, capture_output=True)
-    # Track exactly what the repository tracks, ignored or not, so a file git and DVC both claim fails here too.
-    subprocess.run(["git", "add", "-f", "--pathspec-from-file=-"], cwd=target, input=tracked, text=True,
-                   check=True, capture_output=True)
-    subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "copy"], cwd=target,
-                   check=True, capture_output=True)
-    return target
 
 
 @pytest.fixture

@@ -13,17 +13,25 @@ from stages.tools import bench
 
 def test_tiny_benchmark_measures_every_workload_and_writes_the_table(processed, tmp_path):
     result = bench.benchmark("tiny", processed / "fashion_mnist", memory=False)
-    for workload in ("digits", "sweep", "wide", "wide_adam", "sgd1", "peak_gflops", "ratios", "machine"):
+    for workload in ("digits", "sweep", "wide", "wide_adam", "sgd1", "kaggle_b32", "kaggle_b1", "peak_gflops", "ratios",
+                     "machine"):
         assert workload in result
     assert set(result["digits"]) == {"engine", "keras_fit", "sklearn", "numpy_reference"}
     assert all(entry["samples_per_s"] > 0 and 0 <= entry["val_accuracy"] <= 1 for entry in result["digits"].values())
     assert set(result["sweep"]) == {"engine", "sklearn", "keras_fit"}
     assert result["wide"]["engine"]["share_of_peak"] > 0 and result["wide_adam"]["keras_fit"]["share_of_peak"] > 0
+    for name in ("kaggle_b32", "kaggle_b1"):  # the stage's own path: diagnostics on, per-epoch evaluation
+        assert set(result[name]) == {"engine", "keras_fit"}
+        for entry in result[name].values():
+            assert entry["steps_per_s"] > 0 and 0 < entry["share_of_peak"] < 1
+            assert entry["overhead_us_per_step"] > 0  # no step is faster than its arithmetic at peak
+    assert result["ratios"]["kaggle_b1_steps_per_s"] == result["kaggle_b1"]["engine"]["steps_per_s"]
     readme = tmp_path / "README.md"
     readme.write_text(f"intro\n{bench.README_START}\nold\n{bench.README_END}\noutro\n")
     bench.update_readme(readme, bench.table(result))
     text = readme.read_text()
     assert "old" not in text and "| digits: engine vs Keras `fit`" in text and text.endswith("outro\n")
+    assert "| Kaggle size, stage path, batch-1 SGD: steps/s on one core" in text
 
 
 def test_memory_is_summed_over_the_stage_and_its_workers():

@@ -15,7 +15,7 @@ from stages import config
 from stages.catalog.datasets import DATASETS
 from stages.ingest.raw import download
 from stages.common.errors import DataError, DownloadError
-from tests import fake_kaggle
+from stages.tools import kaggle_mirror as fake_kaggle
 from tests.conftest import REPO, subprocess_env
 
 HANDLE = "uciml/breast-cancer-wisconsin-data"

@@ -13,7 +13,7 @@ from stages.catalog.datasets import DATASETS
 from stages.ingest.raw import download
 from stages.common.errors import DownloadError
 from stages.ingest.processed import preprocess
-from tests import fake_kaggle
+from stages.tools import kaggle_mirror as fake_kaggle
 from tests.conftest import REPO, run
 
 KAGGLE = config.load(REPO / "params.yaml").data.model_copy(

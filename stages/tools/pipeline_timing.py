@@ -11,7 +11,7 @@ import re
 import subprocess
 import sys
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from stages.common import atomic
@@ -22,18 +22,25 @@ STAGE_LINE = re.compile(r"^(?:Running stage|Stage) '([^']+)'")
 README_START, README_END = "<!-- timing:start -->", "<!-- timing:end -->"
 
 
-def stage_walls(lines: Iterable[tuple[float, str]], start: float, end: float) -> tuple[float, dict[str, float]]:
-    """From timestamped lines of DVC's output: (seconds before the first stage, {stage: seconds from its
-    first line to the next stage's first line, or to `end`})."""
+def stage_windows(lines: Iterable[tuple[float, str]], end: float) -> list[tuple[str, float, float]]:
+    """From timestamped lines of DVC's output: (stage, its first line's time, the next stage's first line's time
+    or `end`) in the order DVC ran them."""
     starts: list[tuple[float, str]] = []
     for stamp, line in lines:
         match = STAGE_LINE.match(line)
         if match and all(name != match.group(1) for _, name in starts):
             starts.append((stamp, match.group(1)))
-    if not starts:
-        return end - start, {}
     bounds = [stamp for stamp, _ in starts[1:]] + [end]
-    return starts[0][0] - start, {name: stop - stamp for (stamp, name), stop in zip(starts, bounds)}
+    return [(name, stamp, stop) for (stamp, name), stop in zip(starts, bounds)]
+
+
+def stage_walls(lines: Iterable[tuple[float, str]], start: float, end: float) -> tuple[float, dict[str, float]]:
+    """(seconds before the first stage, {stage: seconds from its first line to the next stage's first line, or
+    to `end`})."""
+    windows = stage_windows(lines, end)
+    if not windows:
+        return end - start, {}
+    return windows[0][1] - start, {name: stop - begin for name, begin, stop in windows}
 
 
 def training_seconds(reports: Path) -> dict[str, float]:
@@ -46,12 +53,16 @@ def training_seconds(reports: Path) -> dict[str, float]:
     return totals
 
 
-def timed_repro(args: list[str], echo: bool = True) -> tuple[float, float, list[tuple[float, str]]]:
-    """Run `dvc repro ARGS`; return its start and end times and its output lines with their arrival times."""
+def timed_repro(args: list[str], echo: bool = True, cwd: Path | None = None, env: dict | None = None,
+                on_start: Callable[[int], None] | None = None) -> tuple[float, float, list[tuple[float, str]]]:
+    """Run `dvc repro ARGS`; return its start and end times and its output lines with their arrival times.
+    `on_start` gets the child's process id as soon as it runs (to watch it from elsewhere)."""
     lines: list[tuple[float, str]] = []
     start = time.perf_counter()
-    with subprocess.Popen([sys.executable, "-m", "dvc", "repro", *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                          bufsize=1) as child:
+    with subprocess.Popen([sys.executable, "-m", "dvc", "repro", *args], stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, text=True, bufsize=1, cwd=cwd, env=env) as child:
+        if on_start:
+            on_start(child.pid)
         for line in child.stdout:
             lines.append((time.perf_counter(), line.rstrip("\n")))
             if echo:

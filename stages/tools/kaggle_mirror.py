@@ -1,4 +1,6 @@
-"""A fake Kaggle API on 127.0.0.1 speaking the protocol the official client uses, with injectable faults."""
+"""A Kaggle stand-in on 127.0.0.1: the official client's download protocol, files in the three datasets' Kaggle
+layouts at any size up to the real one, and injectable faults. The tests and the rehearsal serve from it; it never
+talks to anything but 127.0.0.1."""
 from __future__ import annotations
 
 import base64
@@ -26,48 +28,82 @@ def zip_bytes(files: dict[str, bytes]) -> bytes:
     return buffer.getvalue()
 
 
-def fashion_csvs(rows: int = 100, seed: int = 0) -> dict[str, bytes]:
-    """Tiny Fashion-MNIST files in Kaggle's schema: label,pixel1..pixel784 (0-255)."""
+# Rows of the real Kaggle files: Fashion-MNIST train and test, WDBC, California housing.
+FULL_ROWS = {"fashion_mnist": (60_000, 10_000), "breast_cancer": (569,), "california_housing": (20_640,)}
+
+
+def _csv_lines(header: str, rows: np.ndarray) -> bytes:
+    """Whole-number rows as CSV, fast enough for 70,000 x 785 values (a lookup table instead of formatting)."""
+    text = [str(i) for i in range(int(rows.max(initial=0)) + 1)]
+    lines = [header, *(",".join(map(text.__getitem__, row)) for row in rows.tolist())]
+    return ("\n".join(lines) + "\n").encode()
+
+
+def fashion_csvs(rows: int = 100, test_rows: int | None = None, seed: int = 0) -> dict[str, bytes]:
+    """Fashion-MNIST files in Kaggle's schema (label,pixel1..pixel784, 0-255, mostly zero background): each class
+    is a blurred shape of its own, drawn at a random brightness with noise, so a net has something to learn."""
     rng = np.random.default_rng(seed)
+    shapes = np.kron(rng.random((10, 7, 7)) < 0.45, np.ones((4, 4))).reshape(10, 784)
     header = "label," + ",".join(f"pixel{i}" for i in range(1, 785))
 
     def table(n: int) -> bytes:
         labels = np.arange(n) % 10
-        pixels = rng.integers(0, 256, size=(n, 784)) // (labels[:, None] + 1)  # class-dependent
-        lines = [header] + [f"{y}," + ",".join(map(str, p)) for y, p in zip(labels, pixels)]
-        return ("\n".join(lines) + "\n").encode()
+        brightness = rng.uniform(90, 255, size=(n, 1))
+        pixels = shapes[labels] * (brightness + rng.normal(0, 45, size=(n, 784)))
+        return _csv_lines(header, np.column_stack([labels, np.clip(np.rint(pixels), 0, 255)]).astype(np.int64))
 
-    return {"fashion-mnist_train.csv": table(rows), "fashion-mnist_test.csv": table(rows // 3)}
+    return {"fashion-mnist_train.csv": table(rows),
+            "fashion-mnist_test.csv": table(rows // 3 if test_rows is None else test_rows)}
 
 
 def wdbc_csv(rows: int = 40, seed: int = 0) -> dict[str, bytes]:
-    """Tiny breast-cancer file in Kaggle's schema, trailing comma on every line included."""
+    """Breast-cancer file in Kaggle's schema, trailing comma on every line included; each feature near the real
+    data's mean and spread, malignant rows shifted up."""
     from stages.catalog.datasets import _kaggle_wdbc_name
     from sklearn.datasets import load_breast_cancer
 
-    names = [_kaggle_wdbc_name(n) for n in load_breast_cancer().feature_names]
+    real = load_breast_cancer()
+    names = [_kaggle_wdbc_name(n) for n in real.feature_names]
+    mean, spread = real.data.mean(axis=0), real.data.std(axis=0)
     rng = np.random.default_rng(seed)
     lines = ['"id","diagnosis",' + ",".join(f'"{n}"' for n in names) + ","]
     for i in range(rows):
         diagnosis = "M" if i % 3 == 0 else "B"
-        values = rng.normal(10 + (diagnosis == "M"), 1, size=30)
-        lines.append(f"{842300 + i},{diagnosis}," + ",".join(f"{v:.4f}" for v in values) + ",")
+        values = np.abs(mean + spread * rng.normal(0.8 if diagnosis == "M" else -0.4, 0.7, size=30))
+        lines.append(f"{842300 + i},{diagnosis}," + ",".join(f"{v:.5g}" for v in values) + ",")
     return {"data.csv": ("\n".join(lines) + "\n").encode()}
 
 
 def housing_csv(rows: int = 50, seed: int = 0) -> dict[str, bytes]:
-    """Tiny California-housing file: NaNs in total_bedrooms, categorical ocean_proximity."""
+    """California-housing file: blanks in total_bedrooms, categorical ocean_proximity, values in the real
+    ranges (house values capped at 500,001 as in the census file)."""
     rng = np.random.default_rng(seed)
     lines = ["longitude,latitude,housing_median_age,total_rooms,total_bedrooms,population,households,"
              "median_income,median_house_value,ocean_proximity"]
     places = ["NEAR BAY", "<1H OCEAN", "INLAND", "NEAR OCEAN"]
     for i in range(rows):
-        bedrooms = "" if i % 7 == 0 else f"{rng.integers(100, 900)}.0"
-        income = rng.uniform(1, 10)
+        bedrooms = "" if i % 100 == 7 else f"{rng.integers(100, 900)}.0"  # ~1% blank, as in the real file
+        income = rng.uniform(0.5, 15)
+        value = min(500_001.0, income * 40_000 * rng.uniform(0.7, 1.3))
         lines.append(f"{-122 + rng.normal():.2f},{37 + rng.normal():.2f},{rng.integers(1, 52)}.0,"
                      f"{rng.integers(500, 5000)}.0,{bedrooms},{rng.integers(300, 3000)}.0,"
-                     f"{rng.integers(100, 1000)}.0,{income:.4f},{income * 40000:.1f},{places[i % 4]}")
+                     f"{rng.integers(100, 1000)}.0,{income:.4f},{value:.1f},{places[i % 4]}")
     return {"housing.csv": ("\n".join(lines) + "\n").encode()}
+
+
+def dataset_files(name: str, scale: float = 1.0, seed: int = 0) -> dict[str, bytes]:
+    """The Kaggle files of dataset `name` at `scale` of the real row counts (at least 100 rows each)."""
+    rows = [max(100, round(n * scale)) for n in FULL_ROWS[name]]
+    makers = {"fashion_mnist": lambda: fashion_csvs(rows[0], rows[1], seed),
+              "breast_cancer": lambda: wdbc_csv(rows[0], seed), "california_housing": lambda: housing_csv(rows[0], seed)}
+    return makers[name]()
+
+
+def archives(scale: float = 1.0, seed: int = 0) -> dict[str, bytes]:
+    """Zip archives of every dataset at `scale`, keyed by Kaggle handle, ready for FakeKaggle.archives."""
+    from stages.catalog.datasets import DATASETS
+
+    return {DATASETS.get(name).kaggle_handle: zip_bytes(dataset_files(name, scale, seed)) for name in FULL_ROWS}
 
 
 # A reply the server gives instead of the archive: (status, JSON message) or a callable fault.

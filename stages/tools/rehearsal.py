@@ -1,0 +1,189 @@
+"""Rehearse the real thing (not a DVC stage): Kaggle-layout files at full size served on 127.0.0.1 by the Kaggle
+stand-in, then `dvc repro` with `data.source: kaggle` in a copy of the repository, timed per stage with its
+training time, optimizer steps per second and peak memory.
+
+    python -m stages.tools.rehearsal [--scale 1.0] [--params FILE] [--targets STAGE ...] [--out reports/rehearsal.json] [--readme README.md]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import yaml
+
+from stages.common import atomic
+from stages.ingest import kaggle_client
+from stages.tools import kaggle_mirror
+from stages.tools.bench import update_readme
+from stages.tools.pipeline_timing import stage_windows, timed_repro
+from stages.tools.workspace import REPO, commit, copy_repo
+
+README_START, README_END = "<!-- rehearsal:start -->", "<!-- rehearsal:end -->"
+SAMPLE_SECONDS = 1.0  # reading a process's memory map costs ~15 ms; once a second keeps the probe under ~5% of a core
+
+
+class TreeMemory:
+    """Samples the proportional set size summed over a process's descendants (the stage commands DVC runs, not
+    DVC itself), from another thread."""
+
+    def __init__(self) -> None:
+        self.samples: list[tuple[float, float]] = []  # (perf_counter time, MB)
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def watch(self, pid: int) -> None:
+        """Start sampling `pid`'s process tree until `stop()`."""
+        self._thread = threading.Thread(target=self._sample, args=(pid,), daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread:
+            self._thread.join()
+
+    def peak_between(self, start: float, stop: float) -> float:
+        """The largest sample (MB) taken in [start, stop); 0 when none was."""
+        return max((mb for stamp, mb in self.samples if start <= stamp < stop), default=0.0)
+
+    def _sample(self, pid: int) -> None:
+        while not self._stop.is_set():
+            self.samples.append((time.perf_counter(), descendants_pss_mb(pid)))
+            self._stop.wait(SAMPLE_SECONDS)
+
+
+def descendants_pss_mb(pid: int) -> float:
+    """Proportional set size (MB) summed over the descendants of `pid` (shared pages split between sharers)."""
+    import psutil
+
+    try:
+        pids = [child.pid for child in psutil.Process(pid).children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return 0.0
+    total_kb = 0
+    for each in pids:
+        try:  # smaps_rollup: the kernel's own sum, cheaper than psutil's walk over every mapping
+            with open(f"/proc/{each}/smaps_rollup") as rollup:
+                total_kb += next(int(line.split()[1]) for line in rollup if line.startswith("Pss:"))
+        except (OSError, StopIteration, ValueError):  # exited, or not Linux
+            pass
+    return total_kb / 1024
+
+
+def kaggle_env(server: kaggle_mirror.FakeKaggle, home: Path) -> dict[str, str]:
+    """The environment of the rehearsed `dvc repro`: credentials for the stand-in only, its endpoint, and a dead
+    proxy for anything that is not 127.0.0.1."""
+    env = {name: value for name, value in os.environ.items() if not name.startswith("KAGGLE_")}
+    env.update({"HOME": str(home), "KAGGLE_CONFIG_DIR": str(home / ".kaggle"),
+                "KAGGLE_USERNAME": kaggle_mirror.USERNAME, "KAGGLE_KEY": server.key,
+                kaggle_client.ENDPOINT_ENV: server.url, "NO_PROXY": "127.0.0.1,localhost",
+                "no_proxy": "127.0.0.1,localhost",
+                "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"})
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"):
+        env[name] = "http://127.0.0.1:1"
+    return env
+
+
+def train_totals(reports: Path) -> dict[str, dict]:
+    """Per train stage: training seconds (wall, over its conditions) and optimizer steps, from timing.json."""
+    totals: dict[str, dict] = {}
+    for timing in sorted(reports.glob("*/timing/*/**/timing.json")):
+        study, variant = timing.relative_to(reports).parts[:3:2]
+        entry = totals.setdefault(f"train_{study}@{variant}", {"training_seconds": 0.0, "steps": 0})
+        content = json.loads(timing.read_text())
+        entry["training_seconds"] += content["training_seconds"]
+        entry["steps"] += sum(run["steps"] for run in content["runs"])
+    return totals
+
+
+def data_rows(repo: Path) -> dict[str, dict]:
+    """Rows per split of every processed dataset, and where it came from."""
+    rows = {}
+    for meta in sorted((repo / "data" / "processed").glob("*/meta.json")):
+        content = json.loads(meta.read_text())
+        rows[meta.parent.name] = {"source": content["source"], **{split: content["counts"][split]
+                                                                  for split in ("train", "val", "test")}}
+    return rows
+
+
+def rehearse(params_file: Path, scale: float, targets: list[str], work: Path) -> dict:
+    """Run the rehearsal in `work` and return its measurements."""
+    repo = copy_repo(work / "repo")
+    params = yaml.safe_load(params_file.read_text())
+    params["data"]["source"] = "kaggle"
+    (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    commit(repo, "rehearsal: data from the Kaggle stand-in")
+    (work / "home").mkdir()
+    started = time.perf_counter()
+    with kaggle_mirror.FakeKaggle() as server:
+        server.archives.update(kaggle_mirror.archives(scale))
+        prepared = time.perf_counter() - started
+        memory = TreeMemory()
+        try:
+            start, end, lines = timed_repro(targets, cwd=repo, env=kaggle_env(server, work / "home"),
+                                            on_start=memory.watch)
+        finally:
+            memory.stop()
+    trained = train_totals(repo / "reports")
+    stages = {}
+    for name, begin, stop in stage_windows(lines, end):
+        entry = trained.get(name, {"training_seconds": 0.0, "steps": 0})
+        stages[name] = {"wall_seconds": round(stop - begin, 2), "training_seconds": round(entry["training_seconds"], 2),
+                        "steps": entry["steps"], "peak_memory_mb": round(memory.peak_between(begin, stop), 1),
+                        "steps_per_second": (round(entry["steps"] / entry["training_seconds"])
+                                             if entry["training_seconds"] else None)}
+    return {"scale": scale, "files_seconds": round(prepared, 2), "total_seconds": round(end - start, 2),
+            "training_seconds": round(sum(s["training_seconds"] for s in stages.values()), 2),
+            "peak_memory_mb": max((s["peak_memory_mb"] for s in stages.values()), default=0.0),
+            "data": data_rows(repo), "stages": stages}
+
+
+def table(result: dict) -> str:
+    """The README's Markdown table of one rehearsal, grouped by stage kind."""
+    groups: dict[str, dict] = {}
+    for name, stage in result["stages"].items():
+        group = groups.setdefault(name.split("@")[0], {"stages": 0, "wall": 0.0, "training": 0.0, "steps": 0,
+                                                       "memory": 0.0})
+        group["stages"] += 1
+        group["wall"] += stage["wall_seconds"]
+        group["training"] += stage["training_seconds"]
+        group["steps"] += stage["steps"]
+        group["memory"] = max(group["memory"], stage["peak_memory_mb"])
+    rows = ", ".join(f"{name} {d['train']:,}/{d['val']:,}/{d['test']:,}" for name, d in result["data"].items())
+    lines = [f"Measured by `python -m stages.tools.rehearsal --scale {result['scale']:g}` (train/val/test rows: "
+             f"{rows}): `dvc repro` took {result['total_seconds']:.0f} s, {result['training_seconds']:.0f} s of it "
+             f"training; the largest stage peaked at {result['peak_memory_mb']:.0f} MB.", "",
+             "| stages | count | wall (s) | training (s) | steps/s | peak memory (MB) |", "|---|---|---|---|---|---|"]
+    for name, group in sorted(groups.items(), key=lambda item: -item[1]["wall"]):
+        rate = f"{group['steps'] / group['training']:,.0f}" if group["training"] else "-"
+        lines.append(f"| {name} | {group['stages']} | {group['wall']:.1f} | {group['training']:.1f} | {rate} "
+                     f"| {group['memory']:.0f} |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", type=float, default=1.0, help="share of the real row counts (1.0: full size)")
+    parser.add_argument("--params", type=Path, default=REPO / "params.yaml", help="params for the rehearsed run")
+    parser.add_argument("--targets", nargs="*", default=[], help="stages to reproduce (default: all)")
+    parser.add_argument("--out", type=Path, default=Path("reports/rehearsal.json"))
+    parser.add_argument("--readme", type=Path)
+    args = parser.parse_args(argv)
+    if not 0 < args.scale <= 1:
+        parser.error(f"--scale {args.scale}: allowed: more than 0, at most 1")
+    with tempfile.TemporaryDirectory(prefix="rehearsal-") as work:
+        result = rehearse(args.params, args.scale, args.targets, Path(work))
+    atomic.write_text(args.out, json.dumps(result, indent=2, sort_keys=True) + "\n")
+    text = table(result)
+    if args.readme:
+        update_readme(args.readme, text, README_START, README_END)
+    print(text, file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

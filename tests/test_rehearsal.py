@@ -1,0 +1,89 @@
+"""The rehearsal: Kaggle-layout files of the real sizes, served on 127.0.0.1, through the real client and
+`dvc repro`, timed per stage."""
+from __future__ import annotations
+
+import io
+import json
+import sys
+import zipfile
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from stages.catalog.datasets import DATASETS
+from stages.tools import kaggle_mirror
+from stages.tools.rehearsal import README_END, README_START
+from tests.conftest import REPO, run
+from tests.test_pipeline import TINY_VARY, tiny
+
+
+def test_full_size_row_counts_are_kaggles():
+    assert kaggle_mirror.FULL_ROWS == {"fashion_mnist": (60_000, 10_000), "breast_cancer": (569,),
+                                       "california_housing": (20_640,)}
+
+
+def test_mirror_files_have_the_kaggle_layouts_at_scale():
+    fashion = kaggle_mirror.dataset_files("fashion_mnist", scale=0.01)
+    train = pd.read_csv(io.BytesIO(fashion["fashion-mnist_train.csv"]))
+    test = pd.read_csv(io.BytesIO(fashion["fashion-mnist_test.csv"]))
+    assert (len(train), len(test)) == (600, 100)
+    assert list(train.columns) == ["label", *(f"pixel{i}" for i in range(1, 785))]
+    pixels = train.drop(columns="label").to_numpy()
+    assert pixels.min() == 0 and pixels.max() == 255 and 0.3 < (pixels == 0).mean() < 0.8  # dark background
+    assert sorted(train["label"].unique()) == list(range(10))
+    housing = pd.read_csv(io.BytesIO(kaggle_mirror.dataset_files("california_housing", scale=0.1)["housing.csv"]))
+    assert len(housing) == 2064 and housing["total_bedrooms"].isna().sum() == 21
+    assert set(housing["ocean_proximity"]) == {"NEAR BAY", "<1H OCEAN", "INLAND", "NEAR OCEAN"}
+    assert housing["median_house_value"].max() <= 500_001
+    wdbc = kaggle_mirror.dataset_files("breast_cancer")["data.csv"].decode().splitlines()
+    assert len(wdbc) == 570 and all(line.endswith(",") for line in wdbc)
+    archives = kaggle_mirror.archives(scale=0.001)
+    assert set(archives) == {DATASETS.get(name).kaggle_handle for name in kaggle_mirror.FULL_ROWS}
+    assert zipfile.ZipFile(io.BytesIO(archives[DATASETS.get("fashion_mnist").kaggle_handle])).namelist() == [
+        "fashion-mnist_train.csv", "fashion-mnist_test.csv"]
+
+
+def test_mirror_classes_are_learnable():
+    """A linear model separates the stand-in's classes well above chance: the rehearsal trains on something."""
+    from sklearn.linear_model import LogisticRegression
+
+    files = kaggle_mirror.dataset_files("fashion_mnist", scale=0.01)
+    train = pd.read_csv(io.BytesIO(files["fashion-mnist_train.csv"]))
+    test = pd.read_csv(io.BytesIO(files["fashion-mnist_test.csv"]))
+    model = LogisticRegression(max_iter=300).fit(train.drop(columns="label") / 255, train["label"])
+    assert model.score(test.drop(columns="label") / 255, test["label"]) > 0.5
+
+
+@pytest.mark.parametrize("scale", ["0", "1.5"])
+def test_a_scale_outside_0_1_is_refused(scale, tmp_path):
+    done = run([sys.executable, "-m", "stages.tools.rehearsal", "--scale", scale, "--out", str(tmp_path / "r.json")],
+               REPO)
+    assert done.returncode == 2 and f"--scale {float(scale)}: allowed: more than 0, at most 1" in done.stderr
+    assert not (tmp_path / "r.json").exists()
+
+
+def test_rehearsal_runs_the_kaggle_path_and_times_every_stage(tmp_path):
+    params = tmp_path / "params.yaml"
+    params.write_text(yaml.safe_dump(tiny(yaml.safe_load((REPO / "params.yaml").read_text())), sort_keys=False))
+    readme = tmp_path / "README.md"
+    readme.write_text(f"before\n{README_START}\nold\n{README_END}\nafter\n")
+    trains = [f"train_classification_losses@{TINY_VARY['classification_losses'][0]}",
+              f"train_regression_losses@{TINY_VARY['regression_losses'][0]}"]
+    done = run([sys.executable, "-m", "stages.tools.rehearsal", "--scale", "0.002", "--params", str(params),
+                "--targets", *trains, "--out", str(tmp_path / "rehearsal.json"), "--readme", str(readme)], REPO)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    result = json.loads((tmp_path / "rehearsal.json").read_text())
+    assert {name: data["source"] for name, data in result["data"].items()} == {
+        "breast_cancer": "kaggle", "california_housing": "kaggle"}
+    assert set(result["stages"]) == {"validate", "download@breast_cancer", "preprocess@breast_cancer",
+                                     "download@california_housing", "preprocess@california_housing", *trains}
+    for name, stage in result["stages"].items():
+        assert stage["wall_seconds"] > 0 and stage["peak_memory_mb"] > 0, name
+    for name in trains:
+        assert result["stages"][name]["steps"] > 0 and result["stages"][name]["steps_per_second"] > 0
+    assert result["total_seconds"] >= sum(stage["wall_seconds"] for stage in result["stages"].values()) - 1
+    text = readme.read_text()
+    assert text.startswith("before\n") and "old" not in text and "| train_regression_losses | 1 |" in text
+    assert "canary-" not in done.stdout + done.stderr + json.dumps(result)  # the stand-in's key stays secret
