@@ -167,3 +167,34 @@ def test_xla_is_chosen_for_long_jobs_only(processed):
     assert not make(processed).xla  # 2 epochs
     assert make(processed, optimizer="sgd", epochs=20).xla  # batch size 1: ~1,000 steps an epoch
 
+
+
+def test_diagnostic_stride_caps_the_measured_steps():
+    from stages.nn.step import DIAGNOSTIC_STEPS, diagnostic_stride, measured_steps
+
+    for steps in (1, 45, DIAGNOSTIC_STEPS):  # every step of the offline default's epochs is measured
+        assert diagnostic_stride(steps) == 1 and measured_steps(steps) == steps
+    assert (diagnostic_stride(1437), measured_steps(1437)) == (6, 240)  # batch-1 SGD on the offline digits
+    assert (diagnostic_stride(51_000), measured_steps(51_000)) == (200, 255)  # batch 1 at Kaggle size
+    assert all(measured_steps(n) <= DIAGNOSTIC_STEPS for n in range(1, 3000))
+
+
+@pytest.mark.parametrize("xla", [False, True])
+def test_measuring_every_nth_step_leaves_the_training_unchanged(processed, monkeypatch, xla):
+    """The measured steps run the same update as the others: loss, metrics and weights are bit-identical; the
+    epoch's gradient norm is then a mean over every n-th step, close to the mean over all of them."""
+    from stages.nn import step
+
+    settings = dict(learning_rate=0.01, batch_size=50, epochs=3)  # ~26 steps an epoch, the last one padded
+    every = make(processed, xla=xla, **settings).run({}, seed=0)
+    monkeypatch.setattr(step, "DIAGNOSTIC_STEPS", 4)
+    strided_engine = make(processed, xla=xla, **settings)
+    assert strided_engine.step.diagnostic_stride == -(-strided_engine.n_batches // 4) > 1
+    strided = strided_engine.run({}, seed=0)
+    for key in ("train_loss", "train_metric", "val_loss", "val_metric", "noise_scale"):
+        assert [row[key] for row in strided.history] == [row[key] for row in every.history], key
+    assert all(np.array_equal(a, b) for a, b in zip(strided.weights, every.weights))
+    for mine, full in zip(strided.history[1:], every.history[1:]):
+        assert mine["grad_norm"] != full["grad_norm"]  # measured on 4 of the epoch's steps
+        assert np.allclose(mine["grad_norm"], full["grad_norm"], rtol=0.5)
+        assert np.all(np.array(mine["update_ratio"]) > 0)

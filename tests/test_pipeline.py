@@ -219,6 +219,35 @@ def test_a_second_clone_reproduces_from_the_shared_run_cache(reproduced, tmp_pat
         assert (clone / name).read_bytes() == (reproduced / name).read_bytes(), study
 
 
+def test_the_matrix_splits_across_machines_through_the_run_cache(reproduced, tmp_path):
+    """Machines A and B each train a disjoint part of the matrix and push their run-cache to one remote; machine C
+    fetches it and evaluates both studies without training anything, byte-identical to one machine's run."""
+    remote, studies = tmp_path / "remote", ("classification_losses", "regression_losses")
+    clones = {}
+    for machine, study in [("a", studies[0]), ("b", studies[1]), ("c", None)]:
+        clone = clones[machine] = tmp_path / machine
+        subprocess_ok(["git", "clone", "-q", str(reproduced), str(clone)], tmp_path)
+        (clone / "dvc.lock").unlink(missing_ok=True)
+        assert dvc("remote", "add", "-d", "shared", str(remote), cwd=clone).returncode == 0
+        if study:
+            trained = dvc("repro", "--glob", f"train_{study}@*", cwd=clone)
+            assert trained.returncode == 0, trained.stdout[-3000:] + trained.stderr[-3000:]
+            ran = {line.split("'")[1] for line in trained.stdout.splitlines() if line.startswith("Running stage 'train_")}
+            assert ran == {f"train_{study}@{variant}" for variant in TINY_VARY[study]}
+            pushed = dvc("push", "--run-cache", cwd=clone)
+            assert pushed.returncode == 0, pushed.stderr
+    fetched = dvc("fetch", "--run-cache", cwd=clones["c"])
+    assert fetched.returncode == 0, fetched.stderr
+    result = dvc("repro", "--pull", *(f"evaluate_{study}" for study in studies), cwd=clones["c"])
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    ran = [line for line in result.stdout.splitlines() if line.startswith("Running stage")]
+    assert {line.split("'")[1] for line in ran} == {f"evaluate_{study}" for study in studies}, ran
+    for study in studies:
+        for name in ("summary.json", "headline.json"):
+            path = Path("reports") / study / name
+            assert (clones["c"] / path).read_bytes() == (reproduced / path).read_bytes(), path
+
+
 def test_adding_a_variant_runs_only_that_variant(reproduced):
     study, added = ADDED
     vary = ",".join(TINY_VARY[study] + [added])

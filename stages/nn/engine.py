@@ -23,7 +23,7 @@ with quiet_stderr():  # TensorFlow prints start-up notices that no log level set
 from stages.nn import history, runtime  # noqa: E402  (import TensorFlow themselves)
 from stages.nn.network import build_mlp  # noqa: E402
 from stages.nn.probe import Probe  # noqa: E402
-from stages.nn.step import TrainingStep  # noqa: E402
+from stages.nn.step import TrainingStep, measured_steps  # noqa: E402
 
 XLA_MIN_STEPS = 20_000  # compile the training steps with XLA when a variant plans at least this many
 
@@ -110,7 +110,8 @@ class Engine:
         measured = self._measure()
         measured.update(train_loss=loss_sum / self.n_train, train_metric=score_sum / self.n_train)
         if self.cfg.diagnostics:
-            measured.update(grad_norm=grad_sum / self.n_batches, update_ratio=ratio_sum / self.n_batches)
+            steps = measured_steps(self.n_batches)
+            measured.update(grad_norm=grad_sum / steps, update_ratio=ratio_sum / steps)
         return measured
 
     def _measure(self) -> dict:

@@ -30,6 +30,7 @@ class TrainingStep:
         self.optimizer = FusedOptimizer(OPTIMIZERS.get(cfg.optimizer).build(cfg), self.variables)
         self.l1, self.l2 = tf.Variable(0.0, trainable=False), tf.Variable(0.0, trainable=False)
         self.dropout_rate = tf.Variable(0.0, trainable=False)
+        self.diagnostic_stride = diagnostic_stride(self.n_batches)
         self.padding = self.n_batches * self.batch_size - self.n_train
         self.row_weights = tf.constant(np.r_[np.ones(self.n_train), np.zeros(self.padding)].reshape(
             self.n_batches, self.batch_size), tf.float32)
@@ -105,9 +106,10 @@ class TrainingStep:
             result.update(mae=tf.reduce_mean(tf.abs(scores)), rmse=tf.sqrt(tf.reduce_mean(tf.square(scores))))
         return result
 
-    def _apply(self, grads: list[tf.Tensor]) -> tuple[tf.Tensor, tf.Tensor]:
-        """One optimizer update; with diagnostics, each layer's kernel-gradient norm and update/weight ratio."""
-        if not self.cfg.diagnostics:  # decided at trace time: without diagnostics the step is bare
+    def _apply(self, grads: list[tf.Tensor], measure: bool) -> tuple[tf.Tensor, tf.Tensor]:
+        """One optimizer update; with diagnostics and `measure`, each layer's kernel-gradient norm and
+        update/weight ratio (zeros otherwise). Decided at trace time: an unmeasured step is bare."""
+        if not (self.cfg.diagnostics and measure):
             self.optimizer.apply(grads)
             return tf.zeros([len(self.dense)]), tf.zeros([len(self.dense)])
         before = [tf.identity(layer.kernel) for layer in self.dense]
@@ -124,27 +126,49 @@ class TrainingStep:
         batches = tf.reshape(tf.pad(order, [[0, self.padding]]), [self.n_batches, self.batch_size])
         zeros = tf.zeros([len(self.dense)])
 
-        def body(step, sums):
+        def step_of(step, sums, measure: bool):
             step_rng = tf.stack([rng[0], rng[1] * 1000003 + tf.cast(step, tf.int64)]) if self.has_dropout else None
-            return step + 1, _add(sums, self._step(batches[step], self.row_weights[step], step_rng))
+            return step + 1, _add(sums, self._step(batches[step], self.row_weights[step], step_rng, measure))
 
-        _, sums = tf.while_loop(lambda step, _: step < self.n_batches, body,
-                                (tf.constant(0), (tf.constant(0.0), tf.constant(0.0), zeros, zeros)))
-        return sums
+        start = (tf.constant(0), (tf.constant(0.0), tf.constant(0.0), zeros, zeros))
+        if self.diagnostic_stride == 1:
+            return tf.while_loop(lambda step, _: step < self.n_batches, lambda *a: step_of(*a, True), start)[1]
 
-    def _step(self, index: tf.Tensor, weight: tf.Tensor, rng: tf.Tensor | None):
+        def block(step, sums):  # a measured step, then the unmeasured rest of its stride: no branch per step
+            end = tf.minimum(step + self.diagnostic_stride, self.n_batches)
+            return tf.while_loop(lambda inner, _: inner < end, lambda *a: step_of(*a, False),
+                                 step_of(step, sums, True))
+
+        return tf.while_loop(lambda step, _: step < self.n_batches, block, start)[1]
+
+    def _step(self, index: tf.Tensor, weight: tf.Tensor, rng: tf.Tensor | None, measure: bool):
         """One optimizer step on the rows `index` weighted 1 (or 0: padding), dropout seeded by `rng`:
-        (loss sum, score sum, grad norms, update ratios)."""
+        (loss sum, score sum, grad norms, update ratios), the last two zero unless `measure`."""
         x, target, label = (tf.gather(t, index) for t in self.data["train"])
         rows = tf.reduce_sum(weight)
         with tf.GradientTape() as tape:
             logits, _, _ = self.forward(x, rng=rng)
             data_loss = tf.reduce_sum(self._per_example_loss(target, logits) * weight) / rows
             loss = data_loss + self._penalty()
-        grad_norms, ratios = self._apply(tape.gradient(loss, self.variables))
+        grad_norms, ratios = self._apply(tape.gradient(loss, self.variables), measure)
         scores = self._scores(target, label, logits)
         score = tf.reduce_sum((scores if self.task.classes else tf.abs(scores)) * weight)
         return data_loss * rows, score, grad_norms, ratios
+
+
+# Steps per epoch whose gradient norm and update ratio are measured, at most: each measurement reduces over every
+# weight, and XLA on CPU reduces one element at a time (~50 us for a 784x64 kernel, ten times a batch-1 step).
+DIAGNOSTIC_STEPS = 256
+
+
+def diagnostic_stride(steps_per_epoch: int) -> int:
+    """Measure every n-th step of an epoch (from its first), so that at most DIAGNOSTIC_STEPS are measured."""
+    return -(-steps_per_epoch // DIAGNOSTIC_STEPS)
+
+
+def measured_steps(steps_per_epoch: int) -> int:
+    """How many steps of an epoch `diagnostic_stride` measures."""
+    return -(-steps_per_epoch // diagnostic_stride(steps_per_epoch))
 
 
 def _add(totals: tuple, values: tuple) -> tuple:
