@@ -440,6 +440,14 @@ def update_readme(readme: Path, text: str, start: str = README_START, end: str =
     atomic.write_text(readme, f"{head}{start}\n{text}\n{end}{tail}")
 
 
+def publish(result: dict, out: Path, text: str, readme: Path | None, start: str, end: str) -> None:
+    """Write a tool's measurements to `out` (JSON), its table between the markers of `readme`, and to stderr."""
+    atomic.write_text(out, json.dumps(result, indent=2, sort_keys=True) + "\n")
+    if readme:
+        update_readme(readme, text, start, end)
+    print(text, file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0], epilog="Writes OUT (JSON) and, with "
                                      "--readme, the table between the benchmark markers of that file.")

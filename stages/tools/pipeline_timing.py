@@ -14,8 +14,7 @@ import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from stages.common import atomic
-from stages.tools.bench import update_readme
+from stages.tools.bench import publish
 
 # DVC's first line about a stage: "Running stage 'x':", "Stage 'x' didn't change, skipping", "Stage 'x' is cached".
 STAGE_LINE = re.compile(r"^(?:Running stage|Stage) '([^']+)'")
@@ -119,11 +118,7 @@ def main(argv: list[str] | None = None) -> None:
         result = summarize(before_first, walls, training_seconds(Path("reports")), end - start)
     noop_start, noop_end, _ = timed_repro([], echo=False)
     result["noop_repro_seconds"] = round(noop_end - noop_start, 2)
-    atomic.write_text(args.out, json.dumps(result, indent=2, sort_keys=True) + "\n")
-    text = table(result)
-    if args.readme:
-        update_readme(args.readme, text, README_START, README_END)
-    print(text, file=sys.stderr)
+    publish(result, args.out, table(result), args.readme, README_START, README_END)
 
 
 if __name__ == "__main__":

@@ -17,10 +17,9 @@ from pathlib import Path
 
 import yaml
 
-from stages.common import atomic
 from stages.ingest import kaggle_client
 from stages.tools import kaggle_mirror
-from stages.tools.bench import update_readme
+from stages.tools.bench import publish
 from stages.tools.pipeline_timing import stage_windows, timed_repro
 from stages.tools.workspace import REPO, commit, copy_repo
 
@@ -178,11 +177,7 @@ def main(argv: list[str] | None = None) -> None:
         parser.error(f"--scale {args.scale}: allowed: more than 0, at most 1")
     with tempfile.TemporaryDirectory(prefix="rehearsal-") as work:
         result = rehearse(args.params, args.scale, args.targets, Path(work))
-    atomic.write_text(args.out, json.dumps(result, indent=2, sort_keys=True) + "\n")
-    text = table(result)
-    if args.readme:
-        update_readme(args.readme, text, README_START, README_END)
-    print(text, file=sys.stderr)
+    publish(result, args.out, table(result), args.readme, README_START, README_END)
 
 
 if __name__ == "__main__":
