@@ -240,8 +240,9 @@ def test_the_matrix_splits_across_machines_through_the_run_cache(reproduced, tmp
     assert fetched.returncode == 0, fetched.stderr
     result = dvc("repro", "--pull", *(f"evaluate_{study}" for study in studies), cwd=clones["c"])
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    ran = [line for line in result.stdout.splitlines() if line.startswith("Running stage")]
-    assert {line.split("'")[1] for line in ran} == {f"evaluate_{study}" for study in studies}, ran
+    ran = {line.split("'")[1] for line in result.stdout.splitlines() if line.startswith("Running stage")}
+    assert not [name for name in ran if name.startswith(("train_", "preprocess"))], ran  # restored, not rerun
+    assert {f"evaluate_{study}" for study in studies} <= ran  # (downloads of the offline stand-ins rerun: seconds)
     for study in studies:
         for name in ("summary.json", "headline.json"):
             path = Path("reports") / study / name
