@@ -228,7 +228,8 @@ def test_the_matrix_splits_across_machines_through_the_run_cache(reproduced, tmp
         clone = clones[machine] = tmp_path / machine
         subprocess_ok(["git", "clone", "-q", str(reproduced), str(clone)], tmp_path)
         (clone / "dvc.lock").unlink(missing_ok=True)
-        assert dvc("remote", "add", "-d", "shared", str(remote), cwd=clone).returncode == 0
+        added = dvc("remote", "add", "-d", "--force", "team", str(remote), cwd=clone)  # over a remote an earlier
+        assert added.returncode == 0, added.stderr  # test committed in `reproduced`
         if study:
             trained = dvc("repro", "--glob", f"train_{study}@*", cwd=clone)
             assert trained.returncode == 0, trained.stdout[-3000:] + trained.stderr[-3000:]
