@@ -52,3 +52,8 @@ def test_memory_is_summed_over_the_stage_and_its_workers():
         parent.kill()
         parent.wait()
     assert bench._tree_pss_kb(parent.pid) == 0  # exited
+
+
+def test_train_stage_memory_runs_the_real_stage(processed):
+    """The memory row runs the train stage's real command line (a changed argument list must fail here)."""
+    assert 100 < bench.train_stage_memory(processed / "fashion_mnist") < 4096

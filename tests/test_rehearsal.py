@@ -75,6 +75,7 @@ def test_rehearsal_runs_the_kaggle_path_and_times_every_stage(tmp_path):
                 "--targets", *trains, "--out", str(tmp_path / "rehearsal.json"), "--readme", str(readme)], REPO)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     result = json.loads((tmp_path / "rehearsal.json").read_text())
+    assert result["scale"] == 0.002 and result["targets"] == trains
     assert {name: data["source"] for name, data in result["data"].items()} == {
         "breast_cancer": "kaggle", "california_housing": "kaggle"}
     assert set(result["stages"]) == {"validate", "download@breast_cancer", "preprocess@breast_cancer",
@@ -86,4 +87,5 @@ def test_rehearsal_runs_the_kaggle_path_and_times_every_stage(tmp_path):
     assert result["total_seconds"] >= sum(stage["wall_seconds"] for stage in result["stages"].values()) - 1
     text = readme.read_text()
     assert text.startswith("before\n") and "old" not in text and "| train_regression_losses | 1 |" in text
+    assert f"--scale 0.002 --targets {' '.join(trains)}`" in text
     assert "canary-" not in done.stdout + done.stderr + json.dumps(result)  # the stand-in's key stays secret

@@ -205,7 +205,8 @@ def train_stage_memory(processed: Path) -> float:
     every 50 ms. Plain RSS would count the pages a forked worker shares with its parent twice."""
     with tempfile.TemporaryDirectory() as tmp:
         child = subprocess.Popen([sys.executable, "-m", "stages.train", "--study", "optimizers", "--variant", "adam",
-                                  "--data", str(processed), "--models", f"{tmp}/m", "--out", f"{tmp}/r"],
+                                  "--data", str(processed), "--models", f"{tmp}/m", "--out", f"{tmp}/r",
+                                  "--timing", f"{tmp}/t"],
                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                  env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
         peak_kb = 0

@@ -136,7 +136,8 @@ def rehearse(params_file: Path, scale: float, targets: list[str], work: Path) ->
                         "steps": entry["steps"], "peak_memory_mb": round(memory.peak_between(begin, stop), 1),
                         "steps_per_second": (round(entry["steps"] / entry["training_seconds"])
                                              if entry["training_seconds"] else None)}
-    return {"scale": scale, "files_seconds": round(prepared, 2), "total_seconds": round(end - start, 2),
+    return {"scale": scale, "targets": targets, "files_seconds": round(prepared, 2),
+            "total_seconds": round(end - start, 2),
             "training_seconds": round(sum(s["training_seconds"] for s in stages.values()), 2),
             "peak_memory_mb": max((s["peak_memory_mb"] for s in stages.values()), default=0.0),
             "data": data_rows(repo), "stages": stages}
@@ -154,7 +155,9 @@ def table(result: dict) -> str:
         group["steps"] += stage["steps"]
         group["memory"] = max(group["memory"], stage["peak_memory_mb"])
     rows = ", ".join(f"{name} {d['train']:,}/{d['val']:,}/{d['test']:,}" for name, d in result["data"].items())
-    lines = [f"Measured by `python -m stages.tools.rehearsal --scale {result['scale']:g}` (train/val/test rows: "
+    targets = "".join(f" {target}" for target in result.get("targets", []))
+    lines = [f"Measured by `python -m stages.tools.rehearsal --scale {result['scale']:g}"
+             f"{' --targets' + targets if targets else ''}` (train/val/test rows: "
              f"{rows}): `dvc repro` took {result['total_seconds']:.0f} s, {result['training_seconds']:.0f} s of it "
              f"training; the largest stage peaked at {result['peak_memory_mb']:.0f} MB.", "",
              "| stages | count | wall (s) | training (s) | steps/s | peak memory (MB) |", "|---|---|---|---|---|---|"]
