@@ -24,7 +24,9 @@ def test_training_time_is_summed_over_conditions_and_overhead_is_the_rest(tmp_pa
     for folder, seconds in (("optimizers/timing/adam", 4.0), ("activations/timing/relu/deep", 2.5),
                             ("activations/timing/relu/shallow", 1.5)):
         (tmp_path / folder).mkdir(parents=True)
-        (tmp_path / folder / "timing.json").write_text(json.dumps({"training_seconds": seconds}))
+        (tmp_path / folder / "timing.json").write_text(json.dumps({"training_seconds": seconds,
+                                                                   "runs": [{"steps": 10}, {"steps": 5}]}))
+    assert pipeline_timing.train_totals(tmp_path)["train_activations@relu"] == {"training_seconds": 4.0, "steps": 30}
     training = pipeline_timing.training_seconds(tmp_path)
     assert training == {"train_optimizers@adam": 4.0, "train_activations@relu": 4.0}
     walls = {"validate": 1.0, "train_optimizers@adam": 9.0, "train_activations@relu": 7.0}

@@ -211,20 +211,21 @@ def train_stage_memory(processed: Path) -> float:
                                  env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
         peak_kb = 0
         while child.poll() is None:
-            peak_kb = max(peak_kb, _tree_pss_kb(child.pid))
+            peak_kb = max(peak_kb, tree_pss_kb(child.pid))
             time.sleep(0.05)
         if child.returncode != 0:
             raise RuntimeError(f"the train stage failed with exit code {child.returncode}")
         return peak_kb / 1024
 
 
-def _tree_pss_kb(pid: int) -> int:
-    """Proportional set size (kB) of `pid` and all of its descendants; 0 for processes that have exited."""
+def tree_pss_kb(pid: int, include_root: bool = True) -> int:
+    """Proportional set size (kB) of `pid` (unless not `include_root`) and all of its descendants; 0 for
+    processes that have exited."""
     import psutil
 
     try:
         root = psutil.Process(pid)
-        processes = [root, *root.children(recursive=True)]
+        processes = [root, *root.children(recursive=True)][0 if include_root else 1:]
     except psutil.NoSuchProcess:
         return 0
     total = 0

@@ -42,14 +42,21 @@ def stage_walls(lines: Iterable[tuple[float, str]], start: float, end: float) ->
     return windows[0][1] - start, {name: stop - begin for name, begin, stop in windows}
 
 
-def training_seconds(reports: Path) -> dict[str, float]:
-    """In-process training time per train stage, summed over its conditions' timing.json files."""
-    totals: dict[str, float] = {}
+def train_totals(reports: Path) -> dict[str, dict]:
+    """Per train stage: in-process training seconds and optimizer steps, summed over its conditions' timing.json."""
+    totals: dict[str, dict] = {}
     for timing in sorted(reports.glob("*/timing/*/**/timing.json")):
         study, variant = timing.relative_to(reports).parts[:3:2]
-        stage = f"train_{study}@{variant}"
-        totals[stage] = totals.get(stage, 0.0) + json.loads(timing.read_text())["training_seconds"]
+        entry = totals.setdefault(f"train_{study}@{variant}", {"training_seconds": 0.0, "steps": 0})
+        content = json.loads(timing.read_text())
+        entry["training_seconds"] += content["training_seconds"]
+        entry["steps"] += sum(run["steps"] for run in content["runs"])
     return totals
+
+
+def training_seconds(reports: Path) -> dict[str, float]:
+    """In-process training time per train stage, summed over its conditions' timing.json files."""
+    return {stage: entry["training_seconds"] for stage, entry in train_totals(reports).items()}
 
 
 def timed_repro(args: list[str], echo: bool = True, cwd: Path | None = None, env: dict | None = None,

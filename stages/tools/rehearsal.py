@@ -19,12 +19,12 @@ import yaml
 
 from stages.ingest import kaggle_client
 from stages.tools import kaggle_mirror
-from stages.tools.bench import publish
-from stages.tools.pipeline_timing import stage_windows, timed_repro
+from stages.tools.bench import publish, tree_pss_kb
+from stages.tools.pipeline_timing import stage_windows, timed_repro, train_totals
 from stages.tools.workspace import REPO, commit, copy_repo
 
 README_START, README_END = "<!-- rehearsal:start -->", "<!-- rehearsal:end -->"
-SAMPLE_SECONDS = 1.0  # reading a process's memory map costs ~15 ms; once a second keeps the probe under ~5% of a core
+SAMPLE_SECONDS = 1.0  # reading a process's memory map costs ~25 ms; once a second keeps the probe under ~8% of a core
 
 
 class TreeMemory:
@@ -52,26 +52,8 @@ class TreeMemory:
 
     def _sample(self, pid: int) -> None:
         while not self._stop.is_set():
-            self.samples.append((time.perf_counter(), descendants_pss_mb(pid)))
+            self.samples.append((time.perf_counter(), tree_pss_kb(pid, include_root=False) / 1024))
             self._stop.wait(SAMPLE_SECONDS)
-
-
-def descendants_pss_mb(pid: int) -> float:
-    """Proportional set size (MB) summed over the descendants of `pid` (shared pages split between sharers)."""
-    import psutil
-
-    try:
-        pids = [child.pid for child in psutil.Process(pid).children(recursive=True)]
-    except psutil.NoSuchProcess:
-        return 0.0
-    total_kb = 0
-    for each in pids:
-        try:  # smaps_rollup: the kernel's own sum, cheaper than psutil's walk over every mapping
-            with open(f"/proc/{each}/smaps_rollup") as rollup:
-                total_kb += next(int(line.split()[1]) for line in rollup if line.startswith("Pss:"))
-        except (OSError, StopIteration, ValueError):  # exited, or not Linux
-            pass
-    return total_kb / 1024
 
 
 def kaggle_env(server: kaggle_mirror.FakeKaggle, home: Path) -> dict[str, str]:
@@ -86,18 +68,6 @@ def kaggle_env(server: kaggle_mirror.FakeKaggle, home: Path) -> dict[str, str]:
     for name in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"):
         env[name] = "http://127.0.0.1:1"
     return env
-
-
-def train_totals(reports: Path) -> dict[str, dict]:
-    """Per train stage: training seconds (wall, over its conditions) and optimizer steps, from timing.json."""
-    totals: dict[str, dict] = {}
-    for timing in sorted(reports.glob("*/timing/*/**/timing.json")):
-        study, variant = timing.relative_to(reports).parts[:3:2]
-        entry = totals.setdefault(f"train_{study}@{variant}", {"training_seconds": 0.0, "steps": 0})
-        content = json.loads(timing.read_text())
-        entry["training_seconds"] += content["training_seconds"]
-        entry["steps"] += sum(run["steps"] for run in content["runs"])
-    return totals
 
 
 def data_rows(repo: Path) -> dict[str, dict]:
