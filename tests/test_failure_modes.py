@@ -100,6 +100,36 @@ def test_cures_are_compared_by_seed_and_join_the_holm_family():
     assert e["verdict"] == "better" and e["p_adjusted"] == pytest.approx(2 * e["p_vs_baseline"], rel=1e-3)
 
 
+def _finals(finals: list[dict]) -> dict:
+    return {"metrics": {"best_setting": {}, "metric": "accuracy", "n_test": 1_000},
+            "runs": [{"seed": s, "setting": {}, "history": [], "final": final} for s, final in enumerate(finals)]}
+
+
+def test_a_cure_of_divergence_is_judged_on_the_runs_that_diverged():
+    diverged = {"diverged": True, "test_metric": None, "generalization_gap": None}
+    loaded = {"": {"large": _finals([diverged] * 12),
+                   "clipped": _finals([{"diverged": False, "test_metric": 0.3, "generalization_gap": 0.01}] * 12)}}
+    cures = study_summary.compare_cures(loaded, {"clipped": "large"}, report_config())
+    assert cures["clipped vs large"]["paired_seeds"] == 0  # the test metric has no pairs: every failure diverged
+    e = cures["clipped vs large on divergence"]
+    assert e["paired_seeds"] == 12 and e["diff_vs_baseline"] == -1.0
+    study_summary.adjust({}, report_config(), cures)
+    assert e["verdict"] == "better" and e["p_adjusted"] == pytest.approx(2 * 0.5 ** 12, rel=1e-3)
+
+
+def test_a_cure_of_overfitting_is_judged_on_the_gap_only_where_every_seed_overfits():
+    def side(gaps, metric):
+        return _finals([{"diverged": False, "test_metric": metric, "generalization_gap": g} for g in gaps])
+
+    cfg = report_config(overfit_gap=0.05)
+    loaded = {"": {"large": side([0.2, 0.19, 0.21, 0.18, 0.2], 0.8), "medium": side([0.01, 0.02, 0.0, 0.01, 0.03], 0.81)}}
+    cures = study_summary.compare_cures(loaded, {"medium": "large"}, cfg)
+    assert cures["medium vs large on generalization_gap"]["diff_vs_baseline"] == pytest.approx(-0.182)
+    assert "medium vs large on divergence" not in cures and "medium vs large on saturation" not in cures
+    loaded[""]["large"] = side([0.2, 0.19, 0.01, 0.18, 0.2], 0.8)  # one seed does not overfit
+    assert "medium vs large on generalization_gap" not in study_summary.compare_cures(loaded, {"medium": "large"}, cfg)
+
+
 def test_optimizer_speed_is_chosen_on_the_training_loss_averaged_over_epochs():
     from types import SimpleNamespace
 

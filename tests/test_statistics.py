@@ -40,6 +40,17 @@ def test_tost_calls_identical_samples_equivalent_and_noisy_small_samples_unresol
     assert noisy["diff_low"] < noisy["diff_vs_baseline"] < noisy["diff_high"]
 
 
+def test_divergence_is_compared_seed_by_seed_with_the_exact_mcnemar_test():
+    cured = statistics.paired_events([False] * 12, [True] * 12)
+    assert cured["p_vs_baseline"] == pytest.approx(2 * 0.5 ** 12)  # 12 discordant seeds, all one way
+    assert cured["diff_vs_baseline"] == -1.0 and cured["diff_low"] == -1.0 and cured["diff_high"] < 0
+    assert cured["p_equivalence"] is None  # no equivalence test on an event
+    few = statistics.paired_events([False] * 5, [True] * 5)
+    assert few["p_vs_baseline"] == 0.0625 and few["diff_high"] > 0  # 5 seeds cannot show it at 5%
+    same = statistics.paired_events([True, False, True], [True, False, True])
+    assert same["p_vs_baseline"] == 1.0 and same["diff_vs_baseline"] == 0.0
+
+
 def test_paired_test_is_the_t_test_on_seed_differences():
     a, b = [0.90, 0.92, 0.95, 0.91], [0.88, 0.91, 0.92, 0.90]
     result = statistics.paired(a, b, None, margin=0.05)

@@ -87,6 +87,26 @@ def paired(values: Sequence[float | None], baseline: Sequence[float | None], n_e
     return result
 
 
+def paired_events(events: Sequence[bool], baseline: Sequence[bool]) -> dict:
+    """A variant against the baseline on an event per seed (a run diverged): the difference in the share of seeds
+    with the event, its 95% interval (Clopper-Pearson at 97.5% for each share, so at least 95% for the difference
+    whatever the pairing), and the exact McNemar test on the seeds where the two disagree. No equivalence test."""
+    pairs = list(zip(events, baseline))
+    result = {"diff_vs_baseline": None, "diff_low": None, "diff_high": None, "p_vs_baseline": None,
+              "p_equivalence": None, "detectable_effect": None, "paired_seeds": len(pairs)}
+    if len(pairs) < 2:
+        return result
+    ours, theirs = (sum(bool(x) for x in side) for side in zip(*pairs))
+    only_ours, only_theirs = (sum(1 for a, b in pairs if a and not b), sum(1 for a, b in pairs if b and not a))
+    (low_a, high_a), (low_b, high_b) = (stats.binomtest(k, len(pairs)).proportion_ci(1 - (1 - LEVEL) / 2, "exact")
+                                        for k in (ours, theirs))
+    discordant = only_ours + only_theirs
+    result.update(diff_vs_baseline=round_sig((ours - theirs) / len(pairs)), diff_low=round_sig(low_a - high_b),
+                  diff_high=round_sig(high_a - low_b),
+                  p_vs_baseline=round_sig(stats.binomtest(only_ours, discordant).pvalue) if discordant else 1.0)
+    return result
+
+
 def _paired_t(diffs: np.ndarray, spread: float) -> float:
     """Two-sided p of the paired t-test; with no spread at all, 1 for no difference and 0 for any."""
     if spread == 0:

@@ -119,7 +119,8 @@ def test_examples(metrics: dict) -> int | None:
 
 def margin_key(e: dict) -> str:
     """The `report.equivalence_margin` key of what an entry is compared on."""
-    return e["metric"] if e.get("compared_on", "test_metric") == "test_metric" else e["compared_on"]
+    return e["metric"] if e.get("compared_on", "test_metric") in ("test_metric", "generalization_gap") \
+        else e["compared_on"]
 
 
 def improved(e: dict, difference: float) -> bool:
@@ -185,8 +186,8 @@ def cure_pairs(cures: dict[str, str], conditions: list[str]) -> list[tuple[str, 
 
 def compare_cures(loaded: dict[str, dict[str, dict]], cures: dict[str, str], report: ReportConfig) -> dict[str, dict]:
     """{"cure vs failure": paired comparison on the test metric (cure minus failure)} for every cure pair whose two
-    sides were trained, and {"cure vs failure on saturation": the same on the top hidden layer's peak saturated
-    share} where the failure saturated in every seed; `loaded`: {condition: {variant: trained variant}}."""
+    sides were trained, and {"cure vs failure on <sign>": the same on the failure's own sign} for each sign the
+    failure shows (SIGNS); `loaded`: {condition: {variant: trained variant}}."""
     by_key = {f"{name}/{condition}" if condition else name: variant
               for condition, variants in loaded.items() for name, variant in variants.items()}
     compared = {}
@@ -194,25 +195,57 @@ def compare_cures(loaded: dict[str, dict[str, dict]], cures: dict[str, str], rep
         if cure not in by_key or failure not in by_key:
             continue
         metrics = by_key[cure]["metrics"]
-        ours = {run["seed"]: run["final"]["test_metric"] for run in chosen_runs(by_key[cure])}
-        theirs = {run["seed"]: run["final"]["test_metric"] for run in chosen_runs(by_key[failure])}
+        ours, theirs = ({run["seed"]: run["final"] for run in chosen_runs(by_key[key])} for key in (cure, failure))
         seeds = sorted(ours.keys() & theirs.keys())
-        counted = test_examples(metrics)
         compared[f"{cure} vs {failure}"] = {
             "cure": cure, "failure": failure, "metric": metrics["metric"],
-            **statistics.paired([ours[s] for s in seeds], [theirs[s] for s in seeds], counted,
-                                report.equivalence_margin[metrics["metric"]])}
-        # Where the failure is saturation, the cure is also judged on it: the top hidden layer's peak share, per seed.
-        peaks = [{run["seed"]: top[0] for run in chosen_runs(by_key[key])
-                  if (top := top_saturation(run["history"], report.saturated_fraction)) is not None}
-                 for key in (cure, failure)]
-        if seeds and all(peaks[1].get(s, 0) >= report.saturated_fraction for s in seeds) and peaks[0]:
-            common = sorted(peaks[0].keys() & peaks[1].keys())
-            compared[f"{cure} vs {failure} on saturation"] = {
-                "cure": cure, "failure": failure, "metric": "saturation", "compared_on": "saturation",
-                **statistics.paired([peaks[0][s] for s in common], [peaks[1][s] for s in common], None,
-                                    report.equivalence_margin["saturation"])}
+            **statistics.paired([ours[s]["test_metric"] for s in seeds], [theirs[s]["test_metric"] for s in seeds],
+                                test_examples(metrics), report.equivalence_margin[metrics["metric"]])}
+        runs = {key: {run["seed"]: run for run in chosen_runs(by_key[key])} for key in (cure, failure)}
+        for sign, judge in SIGNS.items():
+            found = judge(runs[cure], runs[failure], seeds, report, metrics["metric"])
+            if found is not None:  # the gap is in the study's metric, and so is its equivalence margin
+                compared[f"{cure} vs {failure} on {sign}"] = {
+                    "cure": cure, "failure": failure, "compared_on": sign, **found,
+                    "metric": metrics["metric"] if sign == "generalization_gap" else sign}
     return compared
+
+
+def _on_divergence(cure: dict[int, dict], failure: dict[int, dict], seeds: list[int], report: ReportConfig,
+                   metric: str) -> dict | None:
+    """Where the failure diverged in any seed: the share of seeds that diverged, exact McNemar test."""
+    diverged = lambda run: bool(run["final"].get("diverged"))  # noqa: E731
+    if not any(diverged(failure[s]) for s in seeds):
+        return None
+    return statistics.paired_events([diverged(cure[s]) for s in seeds], [diverged(failure[s]) for s in seeds])
+
+
+def _on_saturation(cure: dict[int, dict], failure: dict[int, dict], seeds: list[int], report: ReportConfig,
+                   metric: str) -> dict | None:
+    """Where the failure's top hidden layer saturated in every seed: that layer's peak saturated share."""
+    peaks = [{s: top[0] for s in seeds if (top := top_saturation(side[s]["history"], report.saturated_fraction))}
+             for side in (cure, failure)]
+    if not (seeds and peaks[0] and all(peaks[1].get(s, 0) >= report.saturated_fraction for s in seeds)):
+        return None
+    common = sorted(peaks[0].keys() & peaks[1].keys())
+    return statistics.paired([peaks[0][s] for s in common], [peaks[1][s] for s in common], None,
+                             report.equivalence_margin["saturation"])
+
+
+def _on_gap(cure: dict[int, dict], failure: dict[int, dict], seeds: list[int], report: ReportConfig,
+            metric: str) -> dict | None:
+    """Where the failure overfits in every seed (train minus validation metric above `report.overfit_gap`): that
+    generalization gap, a difference of the study's metric and so equivalent within that metric's margin."""
+    gap = lambda run: run["final"].get("generalization_gap")  # noqa: E731
+    if not seeds or not all((gap(failure[s]) or 0) > report.overfit_gap for s in seeds):
+        return None
+    return statistics.paired([gap(cure[s]) for s in seeds], [gap(failure[s]) for s in seeds], None,
+                             report.equivalence_margin[metric])
+
+
+# A failure's own signs, in the order they decide its row of the concept table: a cure is judged on each the failure
+# shows (beside the test metric), inside the study's Holm family.
+SIGNS = {"divergence": _on_divergence, "saturation": _on_saturation, "generalization_gap": _on_gap}
 
 
 def adjust(summary: dict[str, dict], report: ReportConfig, cures: dict[str, dict] | None = None) -> None:
@@ -226,21 +259,21 @@ def adjust(summary: dict[str, dict], report: ReportConfig, cures: dict[str, dict
     adjusted = statistics.holm([e["p_vs_baseline"] for e in compared] + [e["p_equivalence"] for e in compared])
     for index, e in enumerate(compared):
         e["p_adjusted"], e["p_equivalence_adjusted"] = adjusted[index], adjusted[len(compared) + index]
-        e["verdict"] = verdict(e, report.significance, report.equivalence_margin[margin_key(e)])
+        e["verdict"] = verdict(e, report.significance, report.equivalence_margin.get(margin_key(e)))
 
 
-def verdict(e: dict, alpha: float, margin: float) -> str:
+def verdict(e: dict, alpha: float, margin: float | None) -> str:
     """What the adjusted tests support for one comparison with the baseline. The paired t-test sees only the
     seed-to-seed spread, the interval also the test set's sampling error, so a verdict needs both: "better" or
     "worse" when the adjusted p is below alpha and the interval excludes 0, "equivalent" when TOST's adjusted p is
-    below alpha and the interval lies inside ±margin, else "not resolved"."""
+    below alpha and the interval lies inside ±margin (None: no equivalence test), else "not resolved"."""
     low, high = e["diff_low"], e["diff_high"]
     if low is None or high is None:
         return "not resolved"
     if e["p_adjusted"] is not None and e["p_adjusted"] < alpha and (low > 0 or high < 0):
         return "better" if improved(e, e["diff_vs_baseline"]) else "worse"
-    if e["p_equivalence_adjusted"] is not None and e["p_equivalence_adjusted"] < alpha and -margin < low \
-            and high < margin:
+    if margin is not None and e["p_equivalence_adjusted"] is not None and e["p_equivalence_adjusted"] < alpha \
+            and -margin < low and high < margin:
         return "equivalent"
     return "not resolved"
 

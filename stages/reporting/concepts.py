@@ -6,6 +6,7 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
+from stages.analysis.study_summary import SIGNS
 from stages.common.registry import Registry
 from stages.config import ConceptRow, Params, ReportConfig
 from stages.reporting.verdicts import fmt, interval, measured
@@ -60,11 +61,14 @@ def cure_rows(row: ConceptRow, summary: dict, findings: dict, cfg: ReportConfig)
         if e.get("compared_on") or not (e["cure"] == row.shows or e["cure"].startswith(f"{row.shows}/")):
             continue
         failure, cure = summary[e["failure"]], summary[e["cure"]]
-        on_sign = compared.get(f"{key} on saturation")  # the failure's own sign, where it has one, decides the row
+        # the failure's own sign, where it has one, decides the row (the first of SIGNS it shows)
+        on_sign = next((compared[f"{key} on {sign}"] for sign in SIGNS if f"{key} on {sign}" in compared), None)
         shown = on_sign or e
         effect, p = _effect(shown)
         cure_text = f"`{e['cure']}`: {signs(cure, cfg)}"
-        if on_sign:
+        if on_sign and on_sign["compared_on"] == "divergence":
+            cure_text += f"; {cure.get('diverged_runs') or 0}/{cure['runs']} runs diverged"
+        if on_sign and e.get("paired_seeds"):
             cure_text += f"; test {e['metric']} {fmt(e['diff_vs_baseline'])} {interval(e['diff_low'], e['diff_high'])} " \
                          f"vs the failure (adjusted p {fmt(e['p_adjusted'], 2)}, {e['verdict']})"
         rows.append((f"`{e['failure']}`: {signs(failure, cfg)}", cure_text, f"{measured(shown)}: {effect}", p,

@@ -351,7 +351,9 @@ def cures(compared: dict[str, dict], cfg: ReportConfig) -> list[str]:
 def measured(e: dict) -> str:
     """What a comparison measures, in words."""
     return {"saturation": "the top hidden layer's peak saturated share",
-            "train_loss_auc": "training loss averaged over the epochs"}.get(e.get("compared_on"), f"test {e['metric']}")
+            "train_loss_auc": "training loss averaged over the epochs",
+            "divergence": "share of runs that diverged",
+            "generalization_gap": "train minus validation accuracy"}.get(e.get("compared_on"), f"test {e['metric']}")
 
 
 def foundations(summary: dict, cfg: ReportConfig) -> list[str]:
