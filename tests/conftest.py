@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from stages.ingest import kaggle_client
 from stages.tools import kaggle_mirror as fake_kaggle
 from stages.tools.workspace import REPO, copy_repo
 
@@ -22,10 +21,8 @@ KAGGLE_HANDLES = {
 @pytest.fixture(autouse=True)
 def no_stray_traffic(monkeypatch):
     """Any request not meant for 127.0.0.1 goes to a dead local proxy instead of the internet."""
-    for name in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"):
-        monkeypatch.setenv(name, "http://127.0.0.1:1")
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
-    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
+    for name, value in fake_kaggle.offline_guard().items():
+        monkeypatch.setenv(name, value)
 
 
 @pytest.fixture
@@ -48,10 +45,9 @@ def fake_kaggle_server(kaggle_home, monkeypatch):
     with fake_kaggle.FakeKaggle() as server:
         for handle, make in KAGGLE_HANDLES.items():
             server.archives[handle] = fake_kaggle.zip_bytes(make())
-        monkeypatch.setenv(kaggle_client.ENDPOINT_ENV, server.url)
+        for name, value in fake_kaggle.client_env(server, kaggle_home).items():
+            monkeypatch.setenv(name, value)
         monkeypatch.setitem(kaggle_env._env_to_endpoint, kaggle_env.KaggleEnv.PROD, server.url)
-        monkeypatch.setenv("KAGGLE_USERNAME", fake_kaggle.USERNAME)
-        monkeypatch.setenv("KAGGLE_KEY", server.key)
         yield server
 
 

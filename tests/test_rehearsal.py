@@ -46,14 +46,15 @@ def test_mirror_files_have_the_kaggle_layouts_at_scale():
 
 
 def test_mirror_classes_are_learnable():
-    """A linear model separates the stand-in's classes well above chance: the rehearsal trains on something."""
+    """A linear model separates the stand-in's classes well above chance but not perfectly, as on the real data: the
+    rehearsal's studies train on something and still have room to differ."""
     from sklearn.linear_model import LogisticRegression
 
     files = kaggle_mirror.dataset_files("fashion_mnist", scale=0.01)
     train = pd.read_csv(io.BytesIO(files["fashion-mnist_train.csv"]))
     test = pd.read_csv(io.BytesIO(files["fashion-mnist_test.csv"]))
     model = LogisticRegression(max_iter=300).fit(train.drop(columns="label") / 255, train["label"])
-    assert model.score(test.drop(columns="label") / 255, test["label"]) > 0.5
+    assert 0.5 < model.score(test.drop(columns="label") / 255, test["label"]) < 0.95
 
 
 @pytest.mark.parametrize("scale", ["0", "1.5"])

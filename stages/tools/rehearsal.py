@@ -57,16 +57,11 @@ class TreeMemory:
 
 
 def kaggle_env(server: kaggle_mirror.FakeKaggle, home: Path) -> dict[str, str]:
-    """The environment of the rehearsed `dvc repro`: credentials for the stand-in only, its endpoint, and a dead
-    proxy for anything that is not 127.0.0.1."""
+    """The environment of the rehearsed `dvc repro`: this environment without its own Kaggle credentials, pointed
+    at the stand-in, with this interpreter's bin first on PATH."""
     env = {name: value for name, value in os.environ.items() if not name.startswith("KAGGLE_")}
-    env.update({"HOME": str(home), "KAGGLE_CONFIG_DIR": str(home / ".kaggle"),
-                "KAGGLE_USERNAME": kaggle_mirror.USERNAME, "KAGGLE_KEY": server.key,
-                kaggle_client.ENDPOINT_ENV: server.url, "NO_PROXY": "127.0.0.1,localhost",
-                "no_proxy": "127.0.0.1,localhost",
-                "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"})
-    for name in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"):
-        env[name] = "http://127.0.0.1:1"
+    env.update(kaggle_mirror.client_env(server, home))
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
     return env
 
 
