@@ -29,7 +29,7 @@ def foundations(params: config.Params, synthetic: Path, data: Path, out: Path) -
     summary, fitted = foundations_models.linear_models(spec, sets, cfg.seeds)
     probe_summary, curves, projections = probe_layers(spec, cfg, data)
     summary.update(probe_summary)
-    summary["probe_gain"] = foundations_models.probe_gain(summary["probe"], params.report)
+    summary.update(foundations_models.probe_gains(summary, params.report))
     with atomic.staged_dir(out / "curves") as curve_dir, atomic.staged_dir(out / "figures") as figure_dir:
         write_tsv(curve_dir / "probe_accuracy.tsv",
                   ["epoch", "input"] + [f"hidden_{i + 1}" for i in range(curves["layers"])], curves["table"])

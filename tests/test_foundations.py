@@ -45,6 +45,20 @@ def test_one_hidden_layer_solves_xor_where_one_neuron_cannot():
     assert mlp.losses[-1] < mlp.losses[0]
 
 
+def test_a_hidden_layer_probe_separates_what_the_raw_input_cannot():
+    from stages.analysis import foundations
+    from tests.configs import report_config
+
+    x, y = synthetic.xor(200, 0, 0.3)
+    x_test, y_test = synthetic.xor(200, 1, 0.3)
+    fits = [gd_fit.fit(gd_fit.init_layers([2, 8, 1], seed), x, y, activation="tanh", learning_rate=0.5, epochs=500)
+            for seed in range(3)]
+    probe = foundations.hidden_probe(fits, {"x": x, "y": y, "x_test": x_test, "y_test": y_test}, "tanh")
+    assert probe["input"] < 0.7 and probe["hidden_1"]["final"] > 0.95 and probe["n_val"] == 200
+    gain = foundations.probe_gain(probe, report_config())
+    assert gain["layer"] == "hidden_1" and gain["paired_seeds"] == 3 and gain["diff_low"] > 0.2
+
+
 @pytest.mark.parametrize("name, x, y, expected", [
     ("xor", np.array([[0.0, np.nan], [1.0, 1.0]]), np.array([0, 1]), "NaN or infinite"),
     ("xor", np.zeros((4, 2)), np.array([0, 0, 0, 0]), "labels must be 0 and 1"),

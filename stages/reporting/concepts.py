@@ -68,6 +68,8 @@ def cure_rows(row: ConceptRow, summary: dict, findings: dict, cfg: ReportConfig)
         cure_text = f"`{e['cure']}`: {signs(cure, cfg)}"
         if on_sign and on_sign["compared_on"] == "divergence":
             cure_text += f"; {cure.get('diverged_runs') or 0}/{cure['runs']} runs diverged"
+        if on_sign and on_sign["compared_on"] == "generalization_gap" and cure["generalization_gap"] <= cfg.overfit_gap:
+            cure_text += f"; train {fmt(cure['train_metric'])} vs validation {fmt(cure['val_metric'])}"
         if on_sign and e.get("paired_seeds"):
             cure_text += f"; test {e['metric']} {fmt(e['diff_vs_baseline'])} {interval(e['diff_low'], e['diff_high'])} " \
                          f"vs the failure (adjusted p {fmt(e['p_adjusted'], 2)}, {e['verdict']})"
@@ -107,10 +109,15 @@ def _xor(summary: dict, cfg: ReportConfig) -> Row:
 
 
 def _representations(summary: dict, cfg: ReportConfig) -> Row:
-    gain, probe = summary["probe_gain"], summary["probe"]
-    layer = gain["layer"]
-    return (f"linear probe on the raw input: {fmt(probe['input'])}", f"on {layer} after training: "
-            f"{fmt(probe[layer]['final'])}", *_effect(gain), _verdict(gain, gain.get("paired_seeds", 0)))
+    moons, gain = summary["mlp"]["moons"]["probe"], summary["probe_gain_moons"]
+    digits, ceiling = summary["probe"], summary["probe_gain"]
+    layer = ceiling["layer"]
+    return (f"two moons: a linear probe on the raw 2-D input: {fmt(moons['input'])}",
+            f"on the trained MLP's hidden layer: {fmt(moons['hidden_1']['final'])}. On the 10-class set the raw "
+            f"input is already separable ({fmt(digits['input'])}): {layer} after training {fmt(digits[layer]['final'])}, "
+            f"{fmt(ceiling['diff_vs_baseline'])} {interval(ceiling['diff_low'], ceiling['diff_high'])} "
+            f"(adjusted p {fmt(ceiling['p_adjusted'], 2)}, {ceiling['verdict']})",
+            f"probe accuracy on the moons: {_effect(gain)[0]}", _effect(gain)[1], _verdict(gain, gain.get("paired_seeds", 0)))
 
 
 def _backprop(summary: dict, cfg: ReportConfig) -> Row:

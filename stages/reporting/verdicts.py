@@ -389,6 +389,10 @@ def foundations(summary: dict, cfg: ReportConfig) -> list[str]:
     lines.append(f"Linear probes on the 10-class set (validation accuracy): raw input {fmt(probe['input'])}; {last} at "
                  f"initialization {fmt(probe[last]['init'])}, after training {fmt(probe[last]['final'])}. {finding}: "
                  + comparison(f"{last} vs input", gain, cfg) + ".")
+    moons, moons_gain = mlp["moons"]["probe"], summary["probe_gain_moons"]
+    lines.append(f"On the two moons, where no line separates the raw input, a linear probe (test accuracy) reaches "
+                 f"{fmt(moons['input'])} on the input and {fmt(moons['hidden_1']['final'])} on the trained MLP's hidden "
+                 "layer: " + comparison("hidden layer vs input", moons_gain, cfg) + ". Both probe tests are one Holm family.")
     calibration = summary["calibration"]
     lines.append(f"Expected calibration error of the softmax outputs on the test split: {fmt(calibration['ece'])}; "
                  f"mean confidence {fmt(calibration['mean_confidence'])} against accuracy "
