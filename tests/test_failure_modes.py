@@ -105,10 +105,15 @@ def _finals(finals: list[dict]) -> dict:
             "runs": [{"seed": s, "setting": {}, "history": [], "final": final} for s, final in enumerate(finals)]}
 
 
+DIVERGED = {"diverged": True, "test_metric": None, "train_metric": None}
+
+
+def _trained(test: float, train: float) -> dict:
+    return {"diverged": False, "test_metric": test, "train_metric": train}
+
+
 def test_a_cure_of_divergence_is_judged_on_the_runs_that_diverged():
-    diverged = {"diverged": True, "test_metric": None, "generalization_gap": None}
-    loaded = {"": {"large": _finals([diverged] * 12),
-                   "clipped": _finals([{"diverged": False, "test_metric": 0.3, "generalization_gap": 0.01}] * 12)}}
+    loaded = {"": {"large": _finals([DIVERGED] * 12), "clipped": _finals([_trained(0.3, 0.31)] * 12)}}
     cures = study_summary.compare_cures(loaded, {"clipped": "large"}, report_config())
     assert cures["clipped vs large"]["paired_seeds"] == 0  # the test metric has no pairs: every failure diverged
     e = cures["clipped vs large on divergence"]
@@ -117,17 +122,45 @@ def test_a_cure_of_divergence_is_judged_on_the_runs_that_diverged():
     assert e["verdict"] == "better" and e["p_adjusted"] == pytest.approx(2 * 0.5 ** 12, rel=1e-3)
 
 
-def test_a_cure_of_overfitting_is_judged_on_the_gap_only_where_every_seed_overfits():
-    def side(gaps, metric):
-        return _finals([{"diverged": False, "test_metric": metric, "generalization_gap": g} for g in gaps])
+def test_divergence_decides_only_where_every_failure_run_diverged_and_a_useless_cure_is_not_resolved():
+    some = {"": {"large": _finals([DIVERGED] + [_trained(0.5, 0.5)] * 11),
+                 "clipped": _finals([_trained(0.6 + 0.01 * s, 0.6) for s in range(12)])}}
+    assert "clipped vs large on divergence" not in study_summary.compare_cures(some, {"clipped": "large"}, report_config())
+    useless = {"": {"large": _finals([DIVERGED] * 12), "clipped": _finals([DIVERGED] * 12)}}
+    cures = study_summary.compare_cures(useless, {"clipped": "large"}, report_config())
+    study_summary.adjust({}, report_config(), cures)
+    e = cures["clipped vs large on divergence"]
+    assert e["diff_vs_baseline"] == 0.0 and e["p_vs_baseline"] == 1.0 and e["verdict"] == "not resolved"
 
+
+def test_a_cure_of_overfitting_is_judged_on_overfitting_floored_at_zero():
     cfg = report_config(overfit_gap=0.05)
-    loaded = {"": {"large": side([0.2, 0.19, 0.21, 0.18, 0.2], 0.8), "medium": side([0.01, 0.02, 0.0, 0.01, 0.03], 0.81)}}
+    large = _finals([_trained(0.8, t) for t in (1.0, 0.99, 1.0, 0.98, 1.0)])  # 0.18-0.2 beyond test
+    loaded = {"": {"large": large, "medium": _finals([_trained(0.81, t) for t in (0.82, 0.83, 0.6, 0.82, 0.84)])}}
     cures = study_summary.compare_cures(loaded, {"medium": "large"}, cfg)
-    assert cures["medium vs large on generalization_gap"]["diff_vs_baseline"] == pytest.approx(-0.182)
-    assert "medium vs large on divergence" not in cures and "medium vs large on saturation" not in cures
-    loaded[""]["large"] = side([0.2, 0.19, 0.01, 0.18, 0.2], 0.8)  # one seed does not overfit
-    assert "medium vs large on generalization_gap" not in study_summary.compare_cures(loaded, {"medium": "large"}, cfg)
+    e = cures["medium vs large on overfitting"]
+    # medium's third seed fits its training set worse than the test set: it counts as 0, not as a bonus
+    assert e["diff_vs_baseline"] == pytest.approx(((0.01 + 0.02 + 0 + 0.01 + 0.03) - (0.2 + 0.19 + 0.2 + 0.18 + 0.2)) / 5)
+    assert e["metric"] == "accuracy" and "medium vs large on divergence" not in cures
+    loaded[""]["large"] = _finals([_trained(0.8, t) for t in (1.0, 0.99, 0.82, 0.98, 1.0)])  # one seed does not overfit
+    assert "medium vs large on overfitting" not in study_summary.compare_cures(loaded, {"medium": "large"}, cfg)
+
+
+def test_the_concept_row_of_a_cure_is_decided_by_the_failures_own_sign():
+    from stages.config import ConceptRow
+    from stages.reporting import concepts
+
+    cfg = report_config()
+    loaded = {"": {"large": _finals([DIVERGED] * 12), "clipped": _finals([_trained(0.3, 0.31)] * 12)}}
+    cures = study_summary.compare_cures(loaded, {"clipped": "large"}, cfg)
+    study_summary.adjust({}, cfg, cures)
+    entry = {"runs": 12, "metric": "accuracy", "test_metric": 0.3, "train_metric": 0.31, "val_metric": 0.3}
+    summary = {"large": {**entry, "diverged_runs": 12, "test_metric": None}, "clipped": {**entry, "diverged_runs": 0}}
+    row = ConceptRow(concept="Exploding gradients; clipping", paper="Pascanu et al. (2013)", study="initializers",
+                     shows="clipped")
+    (failure, cure, effect, p, verdict), = concepts.cure_rows(row, summary, {"cures": cures}, cfg)
+    assert "12/12 runs diverged" in failure and "0/12 runs diverged" in cure
+    assert effect.startswith("share of runs that diverged: -1") and verdict == "shown"
 
 
 def test_optimizer_speed_is_chosen_on_the_training_loss_averaged_over_epochs():

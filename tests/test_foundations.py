@@ -54,9 +54,24 @@ def test_a_hidden_layer_probe_separates_what_the_raw_input_cannot():
     fits = [gd_fit.fit(gd_fit.init_layers([2, 8, 1], seed), x, y, activation="tanh", learning_rate=0.5, epochs=500)
             for seed in range(3)]
     probe = foundations.hidden_probe(fits, {"x": x, "y": y, "x_test": x_test, "y_test": y_test}, "tanh")
-    assert probe["input"] < 0.7 and probe["hidden_1"]["final"] > 0.95 and probe["n_val"] == 200
+    assert probe["input"] < 0.7 and probe["hidden_1"]["final"] > 0.95 and probe["n_eval"] == 200
     gain = foundations.probe_gain(probe, report_config())
     assert gain["layer"] == "hidden_1" and gain["paired_seeds"] == 3 and gain["diff_low"] > 0.2
+
+
+def test_both_probe_gains_share_one_holm_family():
+    from stages.analysis import foundations
+    from tests.configs import report_config
+
+    def probe(raw: float, hidden: list[float]) -> dict:
+        return {"input": raw, "n_eval": 10_000, "hidden_1": {"final": float(np.mean(hidden)), "final_per_seed": hidden}}
+
+    summary = {"probe": probe(0.97, [0.971, 0.972, 0.969]), "mlp": {"moons": {"probe": probe(0.86, [0.97, 0.98, 0.975])}}}
+    gains = foundations.probe_gains(summary, report_config())
+    alone = foundations.probe_gain(summary["mlp"]["moons"]["probe"], report_config())
+    # four p-values (two differences, two equivalences): the smallest is multiplied by four
+    assert gains["probe_gain_moons"]["p_adjusted"] == pytest.approx(4 * alone["p_vs_baseline"], rel=1e-3)
+    assert gains["probe_gain_moons"]["verdict"] == "better" and gains["probe_gain"]["verdict"] != "better"
 
 
 @pytest.mark.parametrize("name, x, y, expected", [

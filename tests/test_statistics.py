@@ -49,6 +49,10 @@ def test_divergence_is_compared_seed_by_seed_with_the_exact_mcnemar_test():
     assert few["p_vs_baseline"] == 0.0625 and few["diff_high"] > 0  # 5 seeds cannot show it at 5%
     same = statistics.paired_events([True, False, True], [True, False, True])
     assert same["p_vs_baseline"] == 1.0 and same["diff_vs_baseline"] == 0.0
+    # only the seeds where the two disagree count: 3 one way, 1 the other, of 6
+    mixed = statistics.paired_events([True, True, True, False, False, True], [False, False, False, True, False, True])
+    assert mixed["p_vs_baseline"] == pytest.approx(stats.binomtest(3, 4).pvalue)
+    assert mixed["diff_vs_baseline"] == pytest.approx(2 / 6) and mixed["diff_low"] < 0 < mixed["diff_high"]
 
 
 def test_paired_test_is_the_t_test_on_seed_differences():

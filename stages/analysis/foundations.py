@@ -45,7 +45,7 @@ def linear_models(spec: FoundationsConfig, sets: dict, seeds: list[int]) -> tupl
 
 
 
-def hidden_probe(fits: list, data: dict, activation: str) -> dict:
+def hidden_probe(fits: list[gd_fit.Fitted], data: dict[str, np.ndarray], activation: str) -> dict:
     """Linear probes on a 2-D set, fitted on its training points and scored on its test points: the raw input, and
     each seed's trained hidden layer (the layout `probe_gain` reads)."""
     raw = linear_probes.probe_accuracy(data["x"], data["y"], data["x_test"], data["y_test"])
@@ -54,7 +54,7 @@ def hidden_probe(fits: list, data: dict, activation: str) -> dict:
         weights = [array for layer in fitted.layers for array in layer]
         (train,), (test,) = (linear_probes.hidden_activations(weights, data[x], activation) for x in ("x", "x_test"))
         per_seed.append(round_sig(linear_probes.probe_accuracy(train, data["y"], test, data["y_test"])))
-    return {"input": round_sig(raw), "n_val": len(data["y_test"]),
+    return {"input": round_sig(raw), "n_eval": len(data["y_test"]),
             "hidden_1": {"final": replicates.mean(per_seed), "final_per_seed": per_seed}}
 
 
@@ -64,7 +64,7 @@ def probe_gain(probe: dict, report: ReportConfig) -> dict:
     last = max(key for key in probe if key.startswith("hidden_"))
     seeds = probe[last]["final_per_seed"]
     return {"layer": last, "metric": "accuracy", **statistics.paired(seeds, [probe["input"]] * len(seeds),
-                                                                     probe["n_val"], report.equivalence_margin["accuracy"])}
+                                                                     probe["n_eval"], report.equivalence_margin["accuracy"])}
 
 
 def probe_gains(summary: dict, report: ReportConfig) -> dict:

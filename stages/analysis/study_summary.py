@@ -117,10 +117,12 @@ def test_examples(metrics: dict) -> int | None:
     return metrics.get("n_test") if by_metric(metrics["metric"]).higher_is_better else None
 
 
-def margin_key(e: dict) -> str:
-    """The `report.equivalence_margin` key of what an entry is compared on."""
-    return e["metric"] if e.get("compared_on", "test_metric") in ("test_metric", "generalization_gap") \
-        else e["compared_on"]
+def margin_key(e: dict) -> str | None:
+    """The `report.equivalence_margin` key of what an entry is compared on (None: no equivalence test)."""
+    compared_on = e.get("compared_on", "test_metric")
+    if compared_on == "divergence":
+        return None
+    return e["metric"] if compared_on in ("test_metric", "overfitting") else compared_on
 
 
 def improved(e: dict, difference: float) -> bool:
@@ -204,18 +206,18 @@ def compare_cures(loaded: dict[str, dict[str, dict]], cures: dict[str, str], rep
         runs = {key: {run["seed"]: run for run in chosen_runs(by_key[key])} for key in (cure, failure)}
         for sign, judge in SIGNS.items():
             found = judge(runs[cure], runs[failure], seeds, report, metrics["metric"])
-            if found is not None:  # the gap is in the study's metric, and so is its equivalence margin
+            if found is not None:  # overfitting is in the study's metric, and so is its equivalence margin
                 compared[f"{cure} vs {failure} on {sign}"] = {
                     "cure": cure, "failure": failure, "compared_on": sign, **found,
-                    "metric": metrics["metric"] if sign == "generalization_gap" else sign}
+                    "metric": metrics["metric"] if sign == "overfitting" else sign}
     return compared
 
 
 def _on_divergence(cure: dict[int, dict], failure: dict[int, dict], seeds: list[int], report: ReportConfig,
                    metric: str) -> dict | None:
-    """Where the failure diverged in any seed: the share of seeds that diverged, exact McNemar test."""
+    """Where the failure diverged in every seed: the share of seeds that diverged, exact McNemar test."""
     diverged = lambda run: bool(run["final"].get("diverged"))  # noqa: E731
-    if not any(diverged(failure[s]) for s in seeds):
+    if not seeds or not all(diverged(failure[s]) for s in seeds):
         return None
     return statistics.paired_events([diverged(cure[s]) for s in seeds], [diverged(failure[s]) for s in seeds])
 
@@ -232,20 +234,25 @@ def _on_saturation(cure: dict[int, dict], failure: dict[int, dict], seeds: list[
                              report.equivalence_margin["saturation"])
 
 
-def _on_gap(cure: dict[int, dict], failure: dict[int, dict], seeds: list[int], report: ReportConfig,
-            metric: str) -> dict | None:
-    """Where the failure overfits in every seed (train minus validation metric above `report.overfit_gap`): that
-    generalization gap, a difference of the study's metric and so equivalent within that metric's margin."""
-    gap = lambda run: run["final"].get("generalization_gap")  # noqa: E731
-    if not seeds or not all((gap(failure[s]) or 0) > report.overfit_gap for s in seeds):
+def _on_overfitting(cure: dict[int, dict], failure: dict[int, dict], seeds: list[int], report: ReportConfig,
+                    metric: str) -> dict | None:
+    """Where the failure overfits in every seed (train beyond held-out test by more than `report.overfit_gap`): how
+    far each side's training metric is beyond its test metric, floored at 0, so that underfitting earns nothing."""
+    def overfit(run: dict) -> float | None:
+        train, test = run["final"].get("train_metric"), run["final"].get("test_metric")
+        if train is None or test is None:
+            return None
+        return train - test if by_metric(metric).higher_is_better else test - train
+
+    if not seeds or not all((overfit(failure[s]) or 0) > report.overfit_gap for s in seeds):
         return None
-    return statistics.paired([gap(cure[s]) for s in seeds], [gap(failure[s]) for s in seeds], None,
-                             report.equivalence_margin[metric])
+    floored = [[None if (v := overfit(side[s])) is None else max(v, 0.0) for s in seeds] for side in (cure, failure)]
+    return statistics.paired(floored[0], floored[1], None, report.equivalence_margin[metric])
 
 
 # A failure's own signs, in the order they decide its row of the concept table: a cure is judged on each the failure
 # shows (beside the test metric), inside the study's Holm family.
-SIGNS = {"divergence": _on_divergence, "saturation": _on_saturation, "generalization_gap": _on_gap}
+SIGNS = {"divergence": _on_divergence, "saturation": _on_saturation, "overfitting": _on_overfitting}
 
 
 def adjust(summary: dict[str, dict], report: ReportConfig, cures: dict[str, dict] | None = None) -> None:
@@ -259,7 +266,8 @@ def adjust(summary: dict[str, dict], report: ReportConfig, cures: dict[str, dict
     adjusted = statistics.holm([e["p_vs_baseline"] for e in compared] + [e["p_equivalence"] for e in compared])
     for index, e in enumerate(compared):
         e["p_adjusted"], e["p_equivalence_adjusted"] = adjusted[index], adjusted[len(compared) + index]
-        e["verdict"] = verdict(e, report.significance, report.equivalence_margin.get(margin_key(e)))
+        key = margin_key(e)
+        e["verdict"] = verdict(e, report.significance, None if key is None else report.equivalence_margin[key])
 
 
 def verdict(e: dict, alpha: float, margin: float | None) -> str:

@@ -80,7 +80,7 @@ def probe_layers(spec: FoundationsConfig, cfg: TrainConfig, data: Path) -> tuple
         per_layer[name]["final"] = per_layer[name][f"epoch_{epochs[-1]}"]
         per_layer[name]["final_std"] = replicates.mean_std([seed[i] for seed in accuracy[epochs[-1]]])[1]
         per_layer[name]["final_per_seed"] = [round_sig(seed[i]) for seed in accuracy[epochs[-1]]]
-    summary = {"probe": {"input": round_sig(raw), "n_val": len(arrays.y["val"]), **per_layer},
+    summary = {"probe": {"input": round_sig(raw), "n_eval": len(arrays.y["val"]), **per_layer},
                "calibration": {key: replicates.mean([c[key] for c in calibration])
                                for key in ("ece", "accuracy", "mean_confidence")}}
     summary["backprop_check"] = {"max_relative_gap": max(checks), "parameters": len(trainer.step.variables),

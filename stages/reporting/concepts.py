@@ -66,10 +66,10 @@ def cure_rows(row: ConceptRow, summary: dict, findings: dict, cfg: ReportConfig)
         shown = on_sign or e
         effect, p = _effect(shown)
         cure_text = f"`{e['cure']}`: {signs(cure, cfg)}"
-        if on_sign and on_sign["compared_on"] == "divergence":
-            cure_text += f"; {cure.get('diverged_runs') or 0}/{cure['runs']} runs diverged"
-        if on_sign and on_sign["compared_on"] == "generalization_gap" and cure["generalization_gap"] <= cfg.overfit_gap:
-            cure_text += f"; train {fmt(cure['train_metric'])} vs validation {fmt(cure['val_metric'])}"
+        if on_sign and on_sign["compared_on"] == "divergence" and not cure.get("diverged_runs"):
+            cure_text += f"; 0/{cure['runs']} runs diverged"  # signs() names a cure's divergences itself
+        if on_sign and on_sign["compared_on"] == "overfitting":
+            cure_text += f"; train {fmt(cure['train_metric'])} vs test {fmt(cure['test_metric'])}"
         if on_sign and e.get("paired_seeds"):
             cure_text += f"; test {e['metric']} {fmt(e['diff_vs_baseline'])} {interval(e['diff_low'], e['diff_high'])} " \
                          f"vs the failure (adjusted p {fmt(e['p_adjusted'], 2)}, {e['verdict']})"

@@ -333,8 +333,10 @@ def verdicts(study: str, summary: Summary, cfg: ReportConfig, findings: dict, sp
 def cure_effect(e: dict, cfg: ReportConfig) -> str:
     """A cure against its failure on test, in the words its adjusted tests support."""
     if e.get("verdict") in ("better", "worse"):
-        return (f"{e['verdict']} by {fmt(e['diff_vs_baseline'])} {interval(e['diff_low'], e['diff_high'])} "
+        return (f"{e['verdict']}: difference {fmt(e['diff_vs_baseline'])} {interval(e['diff_low'], e['diff_high'])} "
                 f"(adjusted p = {fmt(e['p_adjusted'], 2)})")
+    if not e.get("paired_seeds"):
+        return "no comparison: no seed has a finite value on both sides (every failure run diverged)"
     if e.get("verdict") == "equivalent":
         return (f"equivalent within ±{cfg.equivalence_margin[e['metric']]} (difference {fmt(e['diff_vs_baseline'])} "
                 f"{interval(e['diff_low'], e['diff_high'])}, adjusted TOST p = {fmt(e['p_equivalence_adjusted'], 2)})")
@@ -353,7 +355,8 @@ def measured(e: dict) -> str:
     return {"saturation": "the top hidden layer's peak saturated share",
             "train_loss_auc": "training loss averaged over the epochs",
             "divergence": "share of runs that diverged",
-            "generalization_gap": "train minus validation accuracy"}.get(e.get("compared_on"), f"test {e['metric']}")
+            "overfitting": f"overfitting: train minus test {e['metric']}, floored at 0"}.get(
+        e.get("compared_on"), f"test {e['metric']}")
 
 
 def foundations(summary: dict, cfg: ReportConfig) -> list[str]:
@@ -392,7 +395,9 @@ def foundations(summary: dict, cfg: ReportConfig) -> list[str]:
     moons, moons_gain = mlp["moons"]["probe"], summary["probe_gain_moons"]
     lines.append(f"On the two moons, where no line separates the raw input, a linear probe (test accuracy) reaches "
                  f"{fmt(moons['input'])} on the input and {fmt(moons['hidden_1']['final'])} on the trained MLP's hidden "
-                 "layer: " + comparison("hidden layer vs input", moons_gain, cfg) + ". Both probe tests are one Holm family.")
+                 "layer: " + comparison("hidden layer vs input", moons_gain, cfg) + ". The MLP's own output unit is "
+                 "such a linear read-out, so the probe shows what its hidden layer made separable, not a second "
+                 "learner. Both probe tests are one Holm family.")
     calibration = summary["calibration"]
     lines.append(f"Expected calibration error of the softmax outputs on the test split: {fmt(calibration['ece'])}; "
                  f"mean confidence {fmt(calibration['mean_confidence'])} against accuracy "

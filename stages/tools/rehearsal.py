@@ -17,7 +17,6 @@ from pathlib import Path
 
 import yaml
 
-from stages.ingest import kaggle_client
 from stages.tools import kaggle_mirror
 from stages.tools.bench import publish, tree_pss_kb
 from stages.tools.pipeline_timing import stage_windows, timed_repro, train_totals
