@@ -197,15 +197,15 @@ def compare_cures(loaded: dict[str, dict[str, dict]], cures: dict[str, str], rep
         if cure not in by_key or failure not in by_key:
             continue
         metrics = by_key[cure]["metrics"]
-        ours, theirs = ({run["seed"]: run["final"] for run in chosen_runs(by_key[key])} for key in (cure, failure))
+        ours, theirs = ({run["seed"]: run for run in chosen_runs(by_key[key])} for key in (cure, failure))
         seeds = sorted(ours.keys() & theirs.keys())
         compared[f"{cure} vs {failure}"] = {
             "cure": cure, "failure": failure, "metric": metrics["metric"],
-            **statistics.paired([ours[s]["test_metric"] for s in seeds], [theirs[s]["test_metric"] for s in seeds],
+            **statistics.paired([ours[s]["final"]["test_metric"] for s in seeds],
+                                [theirs[s]["final"]["test_metric"] for s in seeds],
                                 test_examples(metrics), report.equivalence_margin[metrics["metric"]])}
-        runs = {key: {run["seed"]: run for run in chosen_runs(by_key[key])} for key in (cure, failure)}
         for sign, judge in SIGNS.items():
-            found = judge(runs[cure], runs[failure], seeds, report, metrics["metric"])
+            found = judge(ours, theirs, seeds, report, metrics["metric"])
             if found is not None:  # overfitting is in the study's metric, and so is its equivalence margin
                 compared[f"{cure} vs {failure} on {sign}"] = {
                     "cure": cure, "failure": failure, "compared_on": sign, **found,
@@ -238,11 +238,11 @@ def _on_overfitting(cure: dict[int, dict], failure: dict[int, dict], seeds: list
                     metric: str) -> dict | None:
     """Where the failure overfits in every seed (train beyond held-out test by more than `report.overfit_gap`): how
     far each side's training metric is beyond its test metric, floored at 0, so that underfitting earns nothing."""
+    task = by_metric(metric)
+
     def overfit(run: dict) -> float | None:
         train, test = run["final"].get("train_metric"), run["final"].get("test_metric")
-        if train is None or test is None:
-            return None
-        return train - test if by_metric(metric).higher_is_better else test - train
+        return None if train is None or test is None else task.score(train) - task.score(test)
 
     if not seeds or not all((overfit(failure[s]) or 0) > report.overfit_gap for s in seeds):
         return None

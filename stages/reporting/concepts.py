@@ -111,13 +111,12 @@ def _xor(summary: dict, cfg: ReportConfig) -> Row:
 def _representations(summary: dict, cfg: ReportConfig) -> Row:
     moons, gain = summary["mlp"]["moons"]["probe"], summary["probe_gain_moons"]
     digits, ceiling = summary["probe"], summary["probe_gain"]
-    layer = ceiling["layer"]
+    layer, (effect, p), (ceiling_effect, ceiling_p) = ceiling["layer"], _effect(gain), _effect(ceiling)
     return (f"two moons: a linear probe on the raw 2-D input: {fmt(moons['input'])}",
             f"on the trained MLP's hidden layer: {fmt(moons['hidden_1']['final'])}. On the 10-class set the raw "
             f"input is already separable ({fmt(digits['input'])}): {layer} after training {fmt(digits[layer]['final'])}, "
-            f"{fmt(ceiling['diff_vs_baseline'])} {interval(ceiling['diff_low'], ceiling['diff_high'])} "
-            f"(adjusted p {fmt(ceiling['p_adjusted'], 2)}, {ceiling['verdict']})",
-            f"probe accuracy on the moons: {_effect(gain)[0]}", _effect(gain)[1], _verdict(gain, gain.get("paired_seeds", 0)))
+            f"{ceiling_effect} (adjusted p {ceiling_p}, {ceiling['verdict']})",
+            f"probe accuracy on the moons: {effect}", p, _verdict(gain, gain.get("paired_seeds", 0)))
 
 
 def _backprop(summary: dict, cfg: ReportConfig) -> Row:
