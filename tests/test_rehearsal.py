@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import subprocess
 import sys
 import zipfile
 
@@ -14,7 +15,7 @@ import yaml
 
 from stages.catalog.datasets import DATASETS
 from stages.tools import kaggle_mirror
-from stages.tools.rehearsal import README_END, README_START
+from stages.tools.rehearsal import README_END, README_START, SAMPLE_SECONDS, TreeMemory
 from tests.conftest import REPO, run
 from tests.test_pipeline import TINY_VARY, tiny
 
@@ -55,6 +56,29 @@ def test_mirror_classes_are_learnable():
     test = pd.read_csv(io.BytesIO(files["fashion-mnist_test.csv"]))
     model = LogisticRegression(max_iter=300).fit(train.drop(columns="label") / 255, train["label"])
     assert 0.5 < model.score(test.drop(columns="label") / 255, test["label"]) < 0.95
+
+
+def test_tree_memory_measures_every_short_child():
+    """Children shorter than the once-a-second sampling interval, one after another as DVC runs stages, are each
+    sampled: a new process in the tree triggers a sample."""
+    script = ("import json, subprocess, sys, time\n"
+              "windows = []\n"
+              "for _ in range(3):\n"
+              "    start = time.perf_counter()\n"
+              "    subprocess.run([sys.executable, '-c', 'import time; time.sleep(0.3)'])\n"
+              "    windows.append((start, time.perf_counter()))\n"
+              "    time.sleep(0.3)\n"
+              "print(json.dumps(windows))\n")
+    assert SAMPLE_SECONDS > 0.6  # else steady sampling alone would catch every child and this would prove nothing
+    parent = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    memory = TreeMemory()
+    memory.watch(parent.pid)
+    try:
+        windows = json.loads(parent.communicate(timeout=60)[0])
+    finally:
+        memory.stop()
+    for start, stop in windows:  # perf_counter is the system's monotonic clock, shared by both processes
+        assert memory.peak_between(start, stop) > 1, (start, stop, memory.samples)
 
 
 @pytest.mark.parametrize("scale", ["0", "1.5"])

@@ -218,16 +218,21 @@ def train_stage_memory(processed: Path) -> float:
         return peak_kb / 1024
 
 
-def tree_pss_kb(pid: int, include_root: bool = True) -> int:
-    """Proportional set size (kB) of `pid` (unless not `include_root`) and all of its descendants; 0 for
-    processes that have exited."""
+def tree_processes(pid: int, include_root: bool = True) -> list:
+    """`pid` (unless not `include_root`) and all of its descendants as psutil processes; none once it exited."""
     import psutil
 
     try:
         root = psutil.Process(pid)
-        processes = [root, *root.children(recursive=True)][0 if include_root else 1:]
+        return [root, *root.children(recursive=True)][0 if include_root else 1:]
     except psutil.NoSuchProcess:
-        return 0
+        return []
+
+
+def pss_kb(processes: list) -> int:
+    """Proportional set size (kB) summed over `processes`, skipping those that have exited."""
+    import psutil
+
     total = 0
     for process in processes:
         try:
@@ -235,6 +240,12 @@ def tree_pss_kb(pid: int, include_root: bool = True) -> int:
         except (psutil.NoSuchProcess, psutil.AccessDenied):  # exiting
             pass
     return total // 1024
+
+
+def tree_pss_kb(pid: int, include_root: bool = True) -> int:
+    """Proportional set size (kB) of `pid` (unless not `include_root`) and all of its descendants; 0 for
+    processes that have exited."""
+    return pss_kb(tree_processes(pid, include_root))
 
 
 def digits_config(work: dict) -> TrainConfig:

@@ -18,17 +18,19 @@ from pathlib import Path
 import yaml
 
 from stages.tools import kaggle_mirror
-from stages.tools.bench import publish, tree_pss_kb
+from stages.tools.bench import pss_kb, publish, tree_processes
 from stages.tools.pipeline_timing import stage_windows, timed_repro, train_totals
 from stages.tools.workspace import REPO, commit, copy_repo
 
 README_START, README_END = "<!-- rehearsal:start -->", "<!-- rehearsal:end -->"
 SAMPLE_SECONDS = 1.0  # reading a process's memory map costs ~25 ms; once a second keeps the probe under ~8% of a core
+POLL_SECONDS = 0.1  # listing the process tree is cheap (~2 ms), so a new stage process is sampled within 0.1 s
 
 
 class TreeMemory:
     """Samples the proportional set size summed over a process's descendants (the stage commands DVC runs, not
-    DVC itself), from another thread."""
+    DVC itself), from another thread: once a second, and at once whenever the set of descendants changes, so a
+    stage shorter than a second is still measured."""
 
     def __init__(self) -> None:
         self.samples: list[tuple[float, float]] = []  # (perf_counter time, MB)
@@ -50,9 +52,17 @@ class TreeMemory:
         return max((mb for stamp, mb in self.samples if start <= stamp < stop), default=0.0)
 
     def _sample(self, pid: int) -> None:
+        seen: set[int] = set()
+        last = float("-inf")
         while not self._stop.is_set():
-            self.samples.append((time.perf_counter(), tree_pss_kb(pid, include_root=False) / 1024))
-            self._stop.wait(SAMPLE_SECONDS)
+            processes = tree_processes(pid, include_root=False)
+            pids = {process.pid for process in processes}
+            now = time.perf_counter()  # after the listing: the sample describes the processes found then
+            if pids and (pids != seen or now - last >= SAMPLE_SECONDS):
+                self.samples.append((now, pss_kb(processes) / 1024))
+                last = now
+            seen = pids
+            self._stop.wait(POLL_SECONDS)
 
 
 def kaggle_env(server: kaggle_mirror.FakeKaggle, home: Path) -> dict[str, str]:
