@@ -154,7 +154,7 @@ def test_general_verdict_words_each_comparison_as_its_test_supports():
                                                     diff_high=0.07, p_adjusted=0.01, verdict="better"),
                "c": entry(verdict="equivalent", p_equivalence_adjusted=0.02), "d": entry()}
     text = "\n".join(verdicts.general(summary, cfg, "a"))
-    assert "Highest on the test split: **b**, accuracy 0.95 [0.88, 0.92]" in text
+    assert "Best mean on the test split: **b**, accuracy 0.95 [0.88, 0.92] (95% interval; a ranking, not a test" in text
     assert "b better by 0.05 [0.03, 0.07] (adjusted p = 0.01)" in text
     assert "c equivalent within ±0.01 (adjusted TOST p = 0.02)" in text
     assert "d: not resolved with 5 seeds (difference 0 [-0.02, 0.02]; the smallest this design detects is ±0.03)" \
@@ -166,11 +166,13 @@ def test_verdicts_find_their_variants_through_roles_not_names():
     spec = PARAMS.studies["optimizers"].model_copy(update={"roles": {"claimed_fastest": ["adam_v2"],
                                                                      "adaptive": ["adam_v2"]}})
     on_loss = dict(compared_on="train_loss_auc", train_loss_epoch_1=0.5, train_loss_auc_low=0.0, train_loss_auc_high=1.0)
-    summary = {"adam_v2": entry(train_loss_auc=0.01, lr_good_range_decades=1.0, **on_loss),
-               "sgd_plain": entry(train_loss_auc=0.2, lr_good_range_decades=0.5, **on_loss)}
+    summary = {"adam_v2": entry(train_loss_auc=0.01, lr_good_range_decades=1.0, lr_good_range_at_edge=True, **on_loss),
+               "sgd_plain": entry(train_loss_auc=0.2, lr_good_range_decades=0.5, lr_good_range_at_edge=False, **on_loss)}
     lines = verdicts.optimizers(summary, report_config(), {}, spec)
     assert "**adam_v2**" in lines[0] and "claim that adam_v2 lowers the training cost fastest" in lines[0]
-    assert any("adaptive methods (adam_v2)" in line and "were the less sensitive" in line for line in lines)
+    ranges = next(line for line in lines if line.startswith("Range of learning rates"))
+    assert "adam_v2 ≥1, sgd_plain 0.5 (≥: the range reaches an end of the grid" in ranges
+    assert "1 on average for the adaptive methods (adam_v2) vs 0.5 for the SGD family (descriptive, no test)" in ranges
 
 
 def test_a_role_whose_variant_was_not_trained_is_reported_not_dropped():
@@ -209,3 +211,21 @@ def test_a_choice_at_the_end_of_its_grid_is_flagged_unless_the_response_is_flat_
     assert grid_edges({"learning_rate": 0.1}, points(0.5, 0.9, 0.8), 0.02) == []  # interior
     assert grid_edges({"learning_rate": 0.01}, points(0.102, 0.101, 0.1), 0.02) == []  # learns nothing anywhere
     assert grid_edges({"learning_rate": 1.0}, points(0.5, 0.89, 0.9), 0.02) == []  # within the noise band
+
+
+def test_the_good_learning_rate_range_says_when_it_reaches_an_end_of_its_grid():
+    from stages.analysis.study_summary import learning_rate_findings
+
+    def metrics(*scores, diverged=()):
+        rates = (0.001, 0.01, 0.1, 1.0)
+        return {"best_setting": {"learning_rate": rates[scores.index(max(scores))]},
+                "points": [{"setting": {"learning_rate": rate}, "score": score,
+                            "diverged_runs": int(rate in diverged)} for rate, score in zip(rates, scores)]}
+
+    inside = learning_rate_findings(metrics(0.5, 0.89, 0.9, 0.6), 0.02)
+    assert inside == {"best_learning_rate": 0.1, "lr_good_range_decades": 1.0, "lr_good_range_at_edge": False,
+                      "lr_sensitivity": 0.5}
+    assert learning_rate_findings(metrics(0.5, 0.89, 0.9, 0.895), 0.02)["lr_good_range_at_edge"]  # may go on past 1
+    # a rate that diverged in some run is not good, whatever its score
+    diverging = learning_rate_findings(metrics(0.5, 0.89, 0.9, 0.895, diverged=(1.0,)), 0.02)
+    assert diverging["lr_good_range_decades"] == 1.0 and not diverging["lr_good_range_at_edge"]

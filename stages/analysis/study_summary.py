@@ -156,15 +156,18 @@ def init_noise_ratio(variant: dict) -> float | None:
 
 
 def learning_rate_findings(metrics: dict, tolerance: float) -> dict:
-    """Best learning rate; the decades of rates within `tolerance` of the best; the share of the grid outside."""
+    """Best learning rate; the decades of rates within `tolerance` of the best, and whether that range reaches an
+    end of the grid (then the true range may be wider); the share of the grid outside."""
     points = [p for p in metrics["points"] if "learning_rate" in p["setting"]]
     if len(points) < 2:
         return {}
     best = max(p["score"] for p in points)
     good = [p["setting"]["learning_rate"] for p in points
             if p["diverged_runs"] == 0 and p["score"] is not None and p["score"] >= best - tolerance]
+    grid = [p["setting"]["learning_rate"] for p in points]
     return {"best_learning_rate": metrics["best_setting"].get("learning_rate"),
             "lr_good_range_decades": round_sig(math.log10(max(good) / min(good))) if good else None,
+            "lr_good_range_at_edge": bool(good) and (min(good) == min(grid) or max(good) == max(grid)),
             "lr_sensitivity": round_sig(1 - len(good) / len(points))}
 
 

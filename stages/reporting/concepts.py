@@ -9,7 +9,7 @@ from pathlib import Path
 from stages.analysis.study_summary import SIGNS
 from stages.common.registry import Registry
 from stages.config import ConceptRow, Params, ReportConfig
-from stages.reporting.verdicts import fmt, interval, measured
+from stages.reporting.verdicts import fmt, good_ranges, interval, measured
 
 Row = tuple[str, str, str, str, str]  # failure evidence, cure evidence, effect [95%], adjusted p, verdict
 HEAD = ["| concept | seed paper | failure or question: evidence | cure or answer: evidence | effect [95%] "
@@ -141,9 +141,8 @@ def _noise_slope(findings: dict, cfg: ReportConfig) -> Row:
 
 def _lr_sensitivity(summary: dict, cfg: ReportConfig) -> Row:
     rates = {k: e.get("best_learning_rate") for k, e in summary.items() if e.get("best_learning_rate")}
-    widths = {k: e.get("lr_good_range_decades") for k, e in summary.items() if e.get("lr_good_range_decades") is not None}
     return ("best learning rate per optimizer: " + ", ".join(f"{k} {fmt(v)}" for k, v in rates.items()),
-            "decades of rates within the tolerance of the best: " + ", ".join(f"{k} {fmt(v, 2)}" for k, v in widths.items()),
+            "decades of rates within the tolerance of the best: " + good_ranges(summary),
             "-", "-", "descriptive (no test)")
 
 

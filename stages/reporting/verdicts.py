@@ -76,8 +76,9 @@ def general(summary: Summary, cfg: ReportConfig, baseline: str) -> list[str]:
         where = f" ({condition})" if condition else ""
         best = max(entries, key=lambda name: _better(entries[name], "test_metric"))
         e = entries[best]
-        lines.append(f"Highest on the test split{where}: **{best}**, {e['metric']} {fmt(e['test_metric'])} "
-                     f"{interval(e['test_low'], e['test_high'])} (95% interval).")
+        lines.append(f"Best mean on the test split{where}: **{best}**, {e['metric']} {fmt(e['test_metric'])} "
+                     f"{interval(e['test_low'], e['test_high'])} (95% interval; a ranking, not a test: the paired "
+                     "comparisons below are the tests).")
         compared = [comparison(name, x, cfg) for name, x in entries.items() if name != baseline]
         if compared:
             on = ("mean training loss over the epochs" if next(iter(entries.values())).get("compared_on") ==
@@ -130,16 +131,21 @@ def optimizers(summary: Summary, cfg: ReportConfig, findings: dict, spec: StudyC
     if adaptive and plain:
         a, p = sum(adaptive) / len(adaptive), sum(plain) / len(plain)
         lines.append(f"Range of learning rates within {cfg.lr_tolerance} of each optimizer's best selection score, on "
-                     "each one's own "
-                     "grid (so at most that grid's width): "
-                     f"{fmt(a, 2)} decades on average for the adaptive methods ({', '.join(adaptive_names)}) vs "
-                     f"{fmt(p, 2)} for the SGD family; "
-                     + ("here the adaptive methods were the less sensitive. " if a > p else
-                        "here the adaptive methods were not the less sensitive. ")
-                     + "The literature makes no general claim either way (Schmidt et al. 2021).")
+                     f"each one's own grid, in decades: {good_ranges(entries)}"
+                     + (" (≥: the range reaches an end of the grid, so it may be wider)"
+                        if any(e.get("lr_good_range_at_edge") for e in entries.values()) else "")
+                     + f"; {fmt(a, 2)} on average for the adaptive methods ({', '.join(adaptive_names)}) vs "
+                     f"{fmt(p, 2)} for the SGD family (descriptive, no test). "
+                     "The literature makes no general claim either way (Schmidt et al. 2021).")
     if note:
         lines.append(note)
     return lines
+
+
+def good_ranges(entries: Summary) -> str:
+    """Each optimizer's range of good learning rates in decades, "≥" where it reaches an end of its grid."""
+    return ", ".join(f"{n} {'≥' if e.get('lr_good_range_at_edge') else ''}{fmt(e['lr_good_range_decades'], 2)}"
+                     for n, e in entries.items() if e.get("lr_good_range_decades") is not None)
 
 
 def gradient_noise(summary: Summary, cfg: ReportConfig, findings: dict, spec: StudyConfig) -> list[str]:
