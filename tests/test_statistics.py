@@ -229,3 +229,22 @@ def test_the_good_learning_rate_range_says_when_it_reaches_an_end_of_its_grid():
     # a rate that diverged in some run is not good, whatever its score
     diverging = learning_rate_findings(metrics(0.5, 0.89, 0.9, 0.895, diverged=(1.0,)), 0.02)
     assert diverging["lr_good_range_decades"] == 1.0 and not diverging["lr_good_range_at_edge"]
+
+
+def test_a_concept_row_says_when_its_accuracy_margin_is_less_than_one_test_example():
+    from stages.config import ConceptRow
+    from stages.reporting import concepts
+
+    cfg = report_config()  # accuracy margin 0.01
+    row = ConceptRow(concept="Softmax vs sigmoid", paper="Bridle (1990)", study="classification_losses", shows="b")
+    findings = {"all": {"baseline": "a"}}
+
+    def verdict(n_test: int, **values) -> str:
+        summary = {"a": entry(n_test=n_test), "b": entry(n_test=n_test, **values)}
+        return concepts.variant_rows(row, summary, findings, cfg)[0][-1]
+
+    assert verdict(86) == ("not resolved with 5 seeds (the ±0.01 equivalence margin is less than one of the 86 test "
+                           "examples)")
+    assert verdict(1000) == "not resolved with 5 seeds"  # one example is 0.001: the margin is reachable
+    assert verdict(86, verdict="better") == "better"
+    assert verdict(86, compared_on="train_loss_auc") == "not resolved with 5 seeds"  # not an accuracy margin

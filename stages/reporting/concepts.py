@@ -6,7 +6,7 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
-from stages.analysis.study_summary import SIGNS
+from stages.analysis.study_summary import SIGNS, margin_key
 from stages.common.registry import Registry
 from stages.config import ConceptRow, Params, ReportConfig
 from stages.reporting.verdicts import fmt, good_ranges, interval, measured
@@ -78,6 +78,15 @@ def cure_rows(row: ConceptRow, summary: dict, findings: dict, cfg: ReportConfig)
     return rows
 
 
+def _margin_under_one_example(e: dict, cfg: ReportConfig) -> str:
+    """Why an equivalence on test accuracy is out of reach, where it is: its margin is less than one test example."""
+    margin = cfg.equivalence_margin.get(margin_key(e) or "")
+    if e.get("compared_on", "test_metric") != "test_metric" or not e.get("n_test") or not margin \
+            or margin >= 1 / e["n_test"]:
+        return ""
+    return f" (the ±{fmt(margin)} equivalence margin is less than one of the {e['n_test']} test examples)"
+
+
 def variant_rows(row: ConceptRow, summary: dict, findings: dict, cfg: ReportConfig) -> list[Row]:
     """A variant against its study's baseline in the same condition (what the study's table compares)."""
     variant, _, condition = row.shows.partition("/")
@@ -88,7 +97,7 @@ def variant_rows(row: ConceptRow, summary: dict, findings: dict, cfg: ReportConf
         return []
     on = "training loss over the epochs" if e.get("compared_on") == "train_loss_auc" else f"test {e['metric']}"
     verdict = {"better": "better", "worse": "worse", "equivalent": "equivalent within the margin"}.get(
-        e.get("verdict"), f"not resolved with {e.get('paired_seeds', 0)} seeds")
+        e.get("verdict"), f"not resolved with {e.get('paired_seeds', 0)} seeds{_margin_under_one_example(e, cfg)}")
     effect, p = _effect(e)
     return [(f"baseline: {signs(baseline, cfg)}", f"`{row.shows}`: {signs(e, cfg)}", f"{on}: {effect}", p, verdict)]
 
