@@ -161,9 +161,10 @@ def learning_rate_findings(metrics: dict, tolerance: float) -> dict:
     points = [p for p in metrics["points"] if "learning_rate" in p["setting"]]
     if len(points) < 2:
         return {}
-    best = max(p["score"] for p in points)
-    good = [p["setting"]["learning_rate"] for p in points
-            if p["diverged_runs"] == 0 and p["score"] is not None and p["score"] >= best - tolerance]
+    # a point with a diverged run is never chosen while one without is (replicates.choose), so it sets no best
+    clean = [p for p in points if p["diverged_runs"] == 0 and p["score"] is not None and math.isfinite(p["score"])]
+    best = max((p["score"] for p in clean), default=None)
+    good = [p["setting"]["learning_rate"] for p in clean if p["score"] >= best - tolerance]
     grid = [p["setting"]["learning_rate"] for p in points]
     return {"best_learning_rate": metrics["best_setting"].get("learning_rate"),
             "lr_good_range_decades": round_sig(math.log10(max(good) / min(good))) if good else None,

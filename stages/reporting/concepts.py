@@ -73,18 +73,22 @@ def cure_rows(row: ConceptRow, summary: dict, findings: dict, cfg: ReportConfig)
         if on_sign and e.get("paired_seeds"):
             cure_text += f"; test {e['metric']} {fmt(e['diff_vs_baseline'])} {interval(e['diff_low'], e['diff_high'])} " \
                          f"vs the failure (adjusted p {fmt(e['p_adjusted'], 2)}, {e['verdict']})"
-        rows.append((f"`{e['failure']}`: {signs(failure, cfg)}", cure_text, f"{measured(shown)}: {effect}", p,
-                     _verdict(shown, shown["paired_seeds"])))
+        verdict = _verdict(shown, shown["paired_seeds"])
+        if verdict.startswith("not resolved"):
+            verdict += _wider_than_margin(shown, cfg)
+        rows.append((f"`{e['failure']}`: {signs(failure, cfg)}", cure_text, f"{measured(shown)}: {effect}", p, verdict))
     return rows
 
 
-def _margin_under_one_example(e: dict, cfg: ReportConfig) -> str:
-    """Why an equivalence on test accuracy is out of reach, where it is: its margin is less than one test example."""
+def _wider_than_margin(e: dict, cfg: ReportConfig) -> str:
+    """Why an unresolved comparison is not an equivalence either, where that is why: its interval is wider than
+    the equivalence margin."""
     margin = cfg.equivalence_margin.get(margin_key(e) or "")
-    if e.get("compared_on", "test_metric") != "test_metric" or not e.get("n_test") or not margin \
-            or margin >= 1 / e["n_test"]:
+    low, high = e.get("diff_low"), e.get("diff_high")
+    if e.get("verdict") in ("better", "worse", "equivalent") or not margin or low is None or high is None \
+            or high - low <= 2 * margin:
         return ""
-    return f" (the ±{fmt(margin)} equivalence margin is less than one of the {e['n_test']} test examples)"
+    return f" (its interval is wider than the ±{fmt(margin)} equivalence margin)"
 
 
 def variant_rows(row: ConceptRow, summary: dict, findings: dict, cfg: ReportConfig) -> list[Row]:
@@ -97,7 +101,7 @@ def variant_rows(row: ConceptRow, summary: dict, findings: dict, cfg: ReportConf
         return []
     on = "training loss over the epochs" if e.get("compared_on") == "train_loss_auc" else f"test {e['metric']}"
     verdict = {"better": "better", "worse": "worse", "equivalent": "equivalent within the margin"}.get(
-        e.get("verdict"), f"not resolved with {e.get('paired_seeds', 0)} seeds{_margin_under_one_example(e, cfg)}")
+        e.get("verdict"), f"not resolved with {e.get('paired_seeds', 0)} seeds{_wider_than_margin(e, cfg)}")
     effect, p = _effect(e)
     return [(f"baseline: {signs(baseline, cfg)}", f"`{row.shows}`: {signs(e, cfg)}", f"{on}: {effect}", p, verdict)]
 

@@ -76,9 +76,11 @@ def general(summary: Summary, cfg: ReportConfig, baseline: str) -> list[str]:
         where = f" ({condition})" if condition else ""
         best = max(entries, key=lambda name: _better(entries[name], "test_metric"))
         e = entries[best]
+        on_loss = e.get("compared_on") == "train_loss_auc"
         lines.append(f"Best mean on the test split{where}: **{best}**, {e['metric']} {fmt(e['test_metric'])} "
-                     f"{interval(e['test_low'], e['test_high'])} (95% interval; a ranking, not a test: the paired "
-                     "comparisons below are the tests).")
+                     f"{interval(e['test_low'], e['test_high'])} (95% interval; a ranking, not a test"
+                     + ("; the comparisons below are on the training loss)." if on_loss else
+                        ": the paired comparisons below are the tests)."))
         compared = [comparison(name, x, cfg) for name, x in entries.items() if name != baseline]
         if compared:
             on = ("mean training loss over the epochs" if next(iter(entries.values())).get("compared_on") ==
@@ -130,11 +132,11 @@ def optimizers(summary: Summary, cfg: ReportConfig, findings: dict, spec: StudyC
     plain = [w for n, w in widths.items() if n not in adaptive_names]
     if adaptive and plain:
         a, p = sum(adaptive) / len(adaptive), sum(plain) / len(plain)
+        at_least = lambda names: "≥" if any(entries[n].get("lr_good_range_at_edge") for n in names) else ""  # noqa: E731
         lines.append(f"Range of learning rates within {cfg.lr_tolerance} of each optimizer's best selection score, on "
-                     f"each one's own grid, in decades: {good_ranges(entries)}"
-                     + (" (≥: the range reaches an end of the grid, so it may be wider)"
-                        if any(e.get("lr_good_range_at_edge") for e in entries.values()) else "")
-                     + f"; {fmt(a, 2)} on average for the adaptive methods ({', '.join(adaptive_names)}) vs "
+                     f"each one's own grid, in decades: {good_ranges(entries)}; "
+                     f"{at_least(n for n in widths if n in adaptive_names)}{fmt(a, 2)} on average for the adaptive "
+                     f"methods ({', '.join(adaptive_names)}) vs {at_least(n for n in widths if n not in adaptive_names)}"
                      f"{fmt(p, 2)} for the SGD family (descriptive, no test). "
                      "The literature makes no general claim either way (Schmidt et al. 2021).")
     if note:
@@ -143,9 +145,14 @@ def optimizers(summary: Summary, cfg: ReportConfig, findings: dict, spec: StudyC
 
 
 def good_ranges(entries: Summary) -> str:
-    """Each optimizer's range of good learning rates in decades, "≥" where it reaches an end of its grid."""
-    return ", ".join(f"{n} {'≥' if e.get('lr_good_range_at_edge') else ''}{fmt(e['lr_good_range_decades'], 2)}"
-                     for n, e in entries.items() if e.get("lr_good_range_decades") is not None)
+    """Each optimizer's range of good learning rates in decades, "≥" where it reaches an end of its grid (with
+    what that means, once)."""
+    ranges = {n: e for n, e in entries.items() if e.get("lr_good_range_decades") is not None}
+    text = ", ".join(f"{n} {'≥' if e.get('lr_good_range_at_edge') else ''}{fmt(e['lr_good_range_decades'], 2)}"
+                     for n, e in ranges.items())
+    if any(e.get("lr_good_range_at_edge") for e in ranges.values()):
+        text += " (≥: the range reaches an end of the grid, so it may be wider)"
+    return text
 
 
 def gradient_noise(summary: Summary, cfg: ReportConfig, findings: dict, spec: StudyConfig) -> list[str]:

@@ -23,14 +23,15 @@ from stages.tools.pipeline_timing import stage_windows, timed_repro, train_total
 from stages.tools.workspace import REPO, commit, copy_repo
 
 README_START, README_END = "<!-- rehearsal:start -->", "<!-- rehearsal:end -->"
-SAMPLE_SECONDS = 1.0  # reading a process's memory map costs ~25 ms; once a second keeps the probe under ~8% of a core
-POLL_SECONDS = 0.1  # listing the process tree is cheap (~2 ms), so a new stage process is sampled within 0.1 s
+SAMPLE_SECONDS = 1.0  # reading a process's memory map costs ~25 ms: once a second in a long stage (~3% of a core) ...
+POLL_SECONDS = 0.1  # ... but every 0.1 s in a process's first second, when a short stage reaches its peak; listing
+# the process tree to notice a new process costs ~4 ms
 
 
 class TreeMemory:
     """Samples the proportional set size summed over a process's descendants (the stage commands DVC runs, not
-    DVC itself), from another thread: once a second, and at once whenever the set of descendants changes, so a
-    stage shorter than a second is still measured."""
+    DVC itself), from another thread: every 0.1 s during the second after the set of descendants changes (a new
+    stage, a new worker), then once a second, so a stage shorter than a second is measured at its peak too."""
 
     def __init__(self) -> None:
         self.samples: list[tuple[float, float]] = []  # (perf_counter time, MB)
@@ -53,15 +54,16 @@ class TreeMemory:
 
     def _sample(self, pid: int) -> None:
         seen: set[int] = set()
-        last = float("-inf")
+        changed = last = float("-inf")
         while not self._stop.is_set():
             processes = tree_processes(pid, include_root=False)
             pids = {process.pid for process in processes}
             now = time.perf_counter()  # after the listing: the sample describes the processes found then
-            if pids and (pids != seen or now - last >= SAMPLE_SECONDS):
+            if pids != seen:
+                changed, seen = now, pids
+            if pids and (now - changed < SAMPLE_SECONDS or now - last >= SAMPLE_SECONDS):
                 self.samples.append((now, pss_kb(processes) / 1024))
                 last = now
-            seen = pids
             self._stop.wait(POLL_SECONDS)
 
 
