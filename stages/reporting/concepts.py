@@ -43,10 +43,10 @@ def signs(e: dict, cfg: ReportConfig) -> str:
     return "; ".join(words)
 
 
-def _verdict(e: dict, seeds: int) -> str:
+def _verdict(e: dict, seeds: int, cfg: ReportConfig) -> str:
     return {"better": "shown", "worse": "not shown: the opposite effect",
             "equivalent": "not shown: the cure changed nothing (equivalent within the margin)"}.get(
-        e.get("verdict"), f"not resolved with {seeds} seeds")
+        e.get("verdict"), f"not resolved with {seeds} seeds{_wider_than_margin(e, cfg)}")
 
 
 def _effect(e: dict) -> tuple[str, str]:
@@ -73,20 +73,19 @@ def cure_rows(row: ConceptRow, summary: dict, findings: dict, cfg: ReportConfig)
         if on_sign and e.get("paired_seeds"):
             cure_text += f"; test {e['metric']} {fmt(e['diff_vs_baseline'])} {interval(e['diff_low'], e['diff_high'])} " \
                          f"vs the failure (adjusted p {fmt(e['p_adjusted'], 2)}, {e['verdict']})"
-        verdict = _verdict(shown, shown["paired_seeds"])
-        if verdict.startswith("not resolved"):
-            verdict += _wider_than_margin(shown, cfg)
-        rows.append((f"`{e['failure']}`: {signs(failure, cfg)}", cure_text, f"{measured(shown)}: {effect}", p, verdict))
+        rows.append((f"`{e['failure']}`: {signs(failure, cfg)}", cure_text, f"{measured(shown)}: {effect}", p,
+                     _verdict(shown, shown["paired_seeds"], cfg)))
     return rows
 
 
 def _wider_than_margin(e: dict, cfg: ReportConfig) -> str:
     """Why an unresolved comparison is not an equivalence either, where that is why: its interval is wider than
     the equivalence margin."""
+    if e.get("verdict") in ("better", "worse", "equivalent"):
+        return ""
     margin = cfg.equivalence_margin.get(margin_key(e) or "")
     low, high = e.get("diff_low"), e.get("diff_high")
-    if e.get("verdict") in ("better", "worse", "equivalent") or not margin or low is None or high is None \
-            or high - low <= 2 * margin:
+    if not margin or low is None or high is None or high - low <= 2 * margin:
         return ""
     return f" (its interval is wider than the ±{fmt(margin)} equivalence margin)"
 
@@ -129,7 +128,7 @@ def _representations(summary: dict, cfg: ReportConfig) -> Row:
             f"on the trained MLP's hidden layer: {fmt(moons['hidden_1']['final'])}. On the 10-class set the raw "
             f"input is already separable ({fmt(digits['input'])}): {layer} after training {fmt(digits[layer]['final'])}, "
             f"{ceiling_effect} (adjusted p {ceiling_p}, {ceiling['verdict']})",
-            f"probe accuracy on the moons: {effect}", p, _verdict(gain, gain.get("paired_seeds", 0)))
+            f"probe accuracy on the moons: {effect}", p, _verdict(gain, gain.get("paired_seeds", 0), cfg))
 
 
 def _backprop(summary: dict, cfg: ReportConfig) -> Row:

@@ -126,18 +126,20 @@ def optimizers(summary: Summary, cfg: ReportConfig, findings: dict, spec: StudyC
                      + f"; they span {fmt(spread, 2)} decades"
                      + (" (as Wilson et al. report, tuned rates differ by orders of magnitude)." if spread >= 1
                         else " (less than the orders of magnitude Wilson et al. report)."))
-    widths = {n: e.get("lr_good_range_decades") for n, e in entries.items() if e.get("lr_good_range_decades") is not None}
+    widths = {n: e["lr_good_range_decades"] for n, e in entries.items() if e.get("lr_good_range_decades") is not None}
     adaptive_names, note = in_role(spec, "adaptive", entries)
-    adaptive = [w for n, w in widths.items() if n in adaptive_names]
-    plain = [w for n, w in widths.items() if n not in adaptive_names]
+    adaptive = [n for n in widths if n in adaptive_names]
+    plain = [n for n in widths if n not in adaptive_names]
+
+    def average(names: list[str]) -> str:  # "≥" when one of the ranges may be wider than its grid shows
+        at_least = "≥" if any(entries[n].get("lr_good_range_at_edge") for n in names) else ""
+        return f"{at_least}{fmt(sum(widths[n] for n in names) / len(names), 2)}"
+
     if adaptive and plain:
-        a, p = sum(adaptive) / len(adaptive), sum(plain) / len(plain)
-        at_least = lambda names: "≥" if any(entries[n].get("lr_good_range_at_edge") for n in names) else ""  # noqa: E731
         lines.append(f"Range of learning rates within {cfg.lr_tolerance} of each optimizer's best selection score, on "
-                     f"each one's own grid, in decades: {good_ranges(entries)}; "
-                     f"{at_least(n for n in widths if n in adaptive_names)}{fmt(a, 2)} on average for the adaptive "
-                     f"methods ({', '.join(adaptive_names)}) vs {at_least(n for n in widths if n not in adaptive_names)}"
-                     f"{fmt(p, 2)} for the SGD family (descriptive, no test). "
+                     f"each one's own grid, in decades: {good_ranges(entries)}; {average(adaptive)} on average for the "
+                     f"adaptive methods ({', '.join(adaptive_names)}) vs {average(plain)} for the SGD family "
+                     "(descriptive, no test). "
                      "The literature makes no general claim either way (Schmidt et al. 2021).")
     if note:
         lines.append(note)
