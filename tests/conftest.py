@@ -1,15 +1,18 @@
-"""Shared fixtures: a fake Kaggle on 127.0.0.1, a network safety net, and throwaway copies of the repo."""
+"""Shared fixtures: a fake Kaggle on 127.0.0.1, a network safety net, the two tiers, and the one reproduced repo
+that every end-to-end test reads or clones."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
 
 from stages.tools import kaggle_mirror as fake_kaggle
-from stages.tools.workspace import REPO, copy_repo
+from stages.tools.workspace import REPO
 
 KAGGLE_HANDLES = {
     "zalando-research/fashionmnist": fake_kaggle.fashion_csvs,
@@ -60,8 +63,20 @@ def subprocess_env(**extra: str) -> dict[str, str]:
     return env
 
 
+_TIER = {"e2e": False}  # whether the running test is marked e2e (set by `tier` below)
+
+
+@pytest.fixture(autouse=True)
+def tier(request):
+    """Let `run` know whether this test may spawn processes: only the e2e tier does."""
+    _TIER["e2e"] = request.node.get_closest_marker("e2e") is not None
+    yield
+    _TIER["e2e"] = False
+
+
 def run(args: list[str], cwd: Path, **env: str) -> subprocess.CompletedProcess:
-    """Run a command, capturing text output, never raising on failure."""
+    """Run a command, capturing text output, never raising on failure; only from a test marked e2e."""
+    assert _TIER["e2e"], f"{args[:4]}: a test that spawns a stage, dvc or training is marked @pytest.mark.e2e"
     return subprocess.run(args, cwd=cwd, env=subprocess_env(**env), capture_output=True, text=True,
                           timeout=1800)
 
@@ -71,10 +86,70 @@ def dvc(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess:
     return run([sys.executable, "-m", "dvc", *args], cwd, **env)
 
 
+# The reproduced repo is built by a background process that starts as soon as the selected tests are known, while
+# the tests that do not need it run first (see the ordering below), so its ~40 stages overlap their work.
+_BUILD: dict = {}
+
+
+def _start_reproducing() -> None:
+    root = Path(tempfile.mkdtemp(prefix="nnf-reproduced-"))
+    log = (root / "reproduce.log").open("w")
+    process = subprocess.Popen([sys.executable, "-m", "tests.reproduce", str(root / "repo")], cwd=REPO,
+                               env=subprocess_env(**fake_kaggle.offline_guard()), stdout=log,
+                               stderr=subprocess.STDOUT)
+    _BUILD.update(root=root, log=log, process=process)
+
+
+def _needs_reproduced(item: pytest.Item) -> bool:
+    return "reproduced" in getattr(item, "fixturenames", ())
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests that read the reproduced repo run last (a stable sort), after the others overlapped its build."""
+    items.sort(key=_needs_reproduced)
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Start building the reproduced repo when a selected test needs it."""
+    if any(_needs_reproduced(item) for item in session.items):
+        _start_reproducing()
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    if _BUILD:
+        _BUILD["process"].kill()  # already done, unless the session was cut short
+        _BUILD["process"].wait()
+        _BUILD["log"].close()
+        shutil.rmtree(_BUILD["root"], ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def reproduced() -> Path:
+    """The session's one repo copy after an offline `dvc repro` on tiny params (tests/tiny.py), committed.
+    Read-only: a test that changes anything works on `reproduced_clone`."""
+    if not _BUILD:
+        _start_reproducing()
+    process = _BUILD["process"]
+    process.wait()
+    assert process.returncode == 0, (_BUILD["root"] / "reproduce.log").read_text()[-5000:]
+    return _BUILD["root"] / "repo"
+
+
+def clone_reproduced(reproduced: Path, target: Path) -> Path:
+    """A git clone of the reproduced repo whose DVC cache is the original's, with every output checked out: up to
+    date without running a stage."""
+    subprocess.run(["git", "clone", "-q", str(reproduced), str(target)], check=True, capture_output=True)
+    (target / ".dvc" / "config.local").write_text(f"[cache]\n    dir = {reproduced / '.dvc' / 'cache'}\n")
+    checked = subprocess.run([sys.executable, "-m", "dvc", "checkout"], cwd=target, env=subprocess_env(),
+                             capture_output=True, text=True)  # not `dvc()`: module-scoped fixtures call this too
+    assert checked.returncode == 0, checked.stdout[-2000:] + checked.stderr[-2000:]
+    return target
+
+
 @pytest.fixture
-def repo_copy(tmp_path) -> Path:
-    """A throwaway copy of the repository for one test."""
-    return copy_repo(tmp_path / "repo")
+def reproduced_clone(reproduced, tmp_path) -> Path:
+    """A clone of the reproduced repo for one test that changes things (sharing its DVC cache)."""
+    return clone_reproduced(reproduced, tmp_path / "clone")
 
 
 @pytest.fixture(scope="session")

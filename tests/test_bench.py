@@ -7,10 +7,13 @@ import sys
 import time
 
 import psutil
+import pytest
 
 from stages.tools import bench
+from tests.tiny import write_tiny_params
 
 
+@pytest.mark.e2e
 def test_tiny_benchmark_measures_every_workload_and_writes_the_table(processed, tmp_path):
     result = bench.benchmark("tiny", processed / "fashion_mnist", memory=False)
     for workload in ("digits", "sweep", "wide", "wide_adam", "sgd1", "kaggle_b32", "kaggle_b1", "peak_gflops", "ratios",
@@ -56,6 +59,9 @@ def test_memory_is_summed_over_the_stage_and_its_workers():
     assert bench.tree_pss_kb(parent.pid) == 0  # exited
 
 
-def test_train_stage_memory_runs_the_real_stage(processed):
-    """The memory row runs the train stage's real command line (a changed argument list must fail here)."""
-    assert 100 < bench.train_stage_memory(processed / "fashion_mnist") < 4096
+@pytest.mark.e2e
+def test_train_stage_memory_runs_the_real_stage(processed, tmp_path):
+    """The memory row runs the train stage's real command line (a changed argument list must fail here), on tiny
+    params."""
+    write_tiny_params(tmp_path, lambda params: params["studies"]["optimizers"]["vary"].append("adam"))
+    assert 100 < bench.train_stage_memory(processed / "fashion_mnist", tmp_path) < 4096

@@ -7,6 +7,8 @@ import pytest
 
 from tests.conftest import REPO, run
 
+pytestmark = pytest.mark.e2e
+
 STAGES = ("validate", "download", "preprocess", "synthesize", "foundations", "train", "evaluate", "report")
 
 

@@ -87,6 +87,7 @@ def test_config_objects_are_frozen():
         params.data.source = "kaggle"
 
 
+@pytest.mark.e2e
 def test_validate_stage_exits_2_with_one_line_and_writes_nothing(tmp_path):
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(with_change("data.source", "kagle")))
     result = run([sys.executable, "-m", "stages.validate", "--stamp", "ok.txt"], tmp_path,

@@ -17,6 +17,7 @@ from stages.ingest.raw import download
 from stages.common.errors import DataError, DownloadError
 from stages.tools import kaggle_mirror as fake_kaggle
 from tests.conftest import REPO, subprocess_env
+from tests.tiny import write_tiny_params
 
 HANDLE = "uciml/breast-cancer-wisconsin-data"
 SPEC = DATASETS.get("breast_cancer")
@@ -133,23 +134,32 @@ def test_a_csv_with_the_wrong_schema_does_not_replace_good_data(fake_kaggle_serv
     assert "data.csv" in message
 
 
+@pytest.mark.e2e
 def test_interrupted_training_leaves_nothing_and_reruns(processed, tmp_path):
-    # Batch-1 SGD: 18 runs of about 2 s each, so the signal surely lands mid-training even on a busy machine.
+    # Batch-1 SGD on tiny params, 8 epochs: 4 runs of about a second each, so the signal sent as the first run's
+    # line arrives lands mid-training.
+    work, out = tmp_path / "params", tmp_path
+    work.mkdir()
+    def sgd_for_8_epochs(params: dict) -> None:
+        params["studies"]["optimizers"]["vary"].append("sgd")
+        params["studies"]["optimizers"]["set"]["epochs"] = 8
+
+    write_tiny_params(work, sgd_for_8_epochs)
     command = [sys.executable, "-m", "stages.train", "--study", "optimizers", "--variant", "sgd",
-               "--data", str(processed / "fashion_mnist"), "--models", str(tmp_path / "models"),
-               "--out", str(tmp_path / "runs"), "--timing", str(tmp_path / "timing")]
-    child = subprocess.Popen(command, cwd=REPO, env=subprocess_env(), stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True)
+               "--data", str(processed / "fashion_mnist"), "--models", str(out / "models"),
+               "--out", str(out / "runs"), "--timing", str(out / "timing")]
+    env = subprocess_env(PYTHONPATH=str(REPO))
+    child = subprocess.Popen(command, cwd=work, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     for line in child.stdout:  # a line per finished run: training is under way
         if "seed=" in line:
             break
     child.send_signal(signal.SIGTERM)
     _, stderr = child.communicate(timeout=120)
     assert child.returncode == 130 and "interrupted: nothing was written" in stderr, stderr[-2000:]
-    assert list(tmp_path.iterdir()) == []  # neither output nor any staging folder
-    rerun = subprocess.run(command, cwd=REPO, env=subprocess_env(), capture_output=True, text=True, timeout=600)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["params"]  # neither output nor any staging folder
+    rerun = subprocess.run(command, cwd=work, env=env, capture_output=True, text=True, timeout=600)
     assert rerun.returncode == 0, rerun.stderr
-    assert (tmp_path / "runs" / "metrics.json").is_file() and (tmp_path / "models" / "seed_0.keras").is_file()
+    assert (out / "runs" / "metrics.json").is_file() and (out / "models" / "seed_0.keras").is_file()
 
 
 def test_a_truncated_processed_split_is_one_line_naming_the_file(processed, tmp_path):

@@ -3,42 +3,48 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 
 import pytest
 
 from stages.nn import parallel, runtime
 from stages.common.errors import UserError
 from stages import config
-from tests.configs import PARAMS, train_config
+from tests.configs import train_config
 from tests.conftest import REPO, run
-
-# classification_losses@mse as params.yaml trains it: every (learning rate, seed) pair
-MSE = config.study_configs(PARAMS, "classification_losses", "mse")[0][1]
+from tests.tiny import write_tiny_params
 
 
-def train_stage(processed, out, workers: str):
-    """classification_losses@mse (a few small runs) with TRAIN_WORKERS set; returns the completed process."""
+def train_stage(processed, params: Path, out: Path, workers: str):
+    """classification_losses@mse on tiny params (4 small runs) with TRAIN_WORKERS set; the completed process."""
     return run([sys.executable, "-m", "stages.train", "--study", "classification_losses", "--variant", "mse",
                 "--data", str(processed / "breast_cancer"), "--models", str(out / "models"), "--out",
-                str(out / "runs"), "--timing", str(out / "timing")], REPO, TRAIN_WORKERS=workers)
+                str(out / "runs"), "--timing", str(out / "timing")], params, TRAIN_WORKERS=workers,
+               PYTHONPATH=str(REPO))
 
 
+@pytest.mark.e2e
 def test_workers_change_the_speed_not_the_results(processed, tmp_path):
+    params = tmp_path / "params"
+    params.mkdir()
+    written = write_tiny_params(params, lambda p: p["studies"]["classification_losses"]["vary"].append("mse"))
+    mse = config.study_configs(config.load(written), "classification_losses", "mse")[0][1]
     for workers in ("1", "2"):
-        done = train_stage(processed, tmp_path / workers, workers)
+        done = train_stage(processed, params, tmp_path / workers, workers)
         assert done.returncode == 0, done.stderr[-2000:]
         timing = json.loads((tmp_path / workers / "timing" / "timing.json").read_text())
         assert not (tmp_path / workers / "runs" / "timing.json").exists()  # wall-clock times live apart
         assert timing["workers"] == int(workers)
-        assert timing["training_seconds"] > 0 and len(timing["runs"]) == len(MSE.runs())
+        assert timing["training_seconds"] > 0 and len(timing["runs"]) == len(mse.runs())
     for name in ("metrics.json", "history.json"):
         assert (tmp_path / "1" / "runs" / name).read_bytes() == (tmp_path / "2" / "runs" / name).read_bytes()
     assert sorted(p.name for p in (tmp_path / "2" / "models").iterdir()) == [
-        "config.json", *(f"seed_{seed}.keras" for seed in MSE.seeds)]
+        "config.json", *(f"seed_{seed}.keras" for seed in mse.seeds)]
 
 
+@pytest.mark.e2e
 def test_a_bad_worker_count_is_one_line_before_training(processed, tmp_path):
-    done = train_stage(processed, tmp_path, "two")
+    done = train_stage(processed, REPO, tmp_path, "two")
     assert done.returncode == 1
     assert done.stderr.strip().splitlines()[-1] == (
         "error: environment variable TRAIN_WORKERS='two': allowed: a whole number >= 1")

@@ -1,10 +1,12 @@
-"""End to end: the real `dvc repro` of every study in a throwaway copy of the repository, on tiny params."""
+"""End to end: the real `dvc repro` of every study on tiny params (the session's reproduced repo), and what users
+do next with it: experiments, queues, clones, the run-cache across machines, plots in a browser."""
 from __future__ import annotations
 
 import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -15,48 +17,17 @@ import pytest
 import yaml
 
 from stages.catalog.datasets import DATASETS
-from tests.conftest import REPO, copy_repo, dvc, run, subprocess_env
+from tests.conftest import clone_reproduced, dvc, run, subprocess_env
+from tests.tiny import PARAMS, TINY_VARY
 
-# Two variants per study (its baseline and one other), two seeds, two epochs, at most two sweep points.
-PARAMS = yaml.safe_load((REPO / "params.yaml").read_text())
-TINY_VARY = {name: [spec["baseline"], next(v for v in spec["vary"] if v != spec["baseline"])]
-             for name, spec in PARAMS["studies"].items()}
+pytestmark = pytest.mark.e2e
+
 ADDED = ("optimizers", next(v for v in PARAMS["studies"]["optimizers"]["vary"]
                             if v not in TINY_VARY["optimizers"] and v not in ("sgd", "batch_gd")))
 
 
-def tiny(params: dict) -> dict:
-    """The repo's params shrunk to a few seconds of training per variant."""
-    params["defaults"].update(epochs=2, seeds=[0, 1], sweep={"learning_rate": [0.01, 0.03]})
-    params["foundations"].update(samples=60, perceptron_epochs=20, gd_epochs=50, boundary_epochs=[0, 50],
-                                 representation={"hidden": [16, 16], "epochs": 2, "sweep": {}}, probe_epochs=[0, 2])
-    for name, spec in params["studies"].items():
-        spec["vary"] = TINY_VARY[name]
-        spec["set"].update(epochs=2, probe_size=64)
-        for overrides in [spec["set"], *spec["conditions"].values()]:  # a condition's own schedule wins over set
-            if "seeds" in overrides:
-                overrides["seeds"] = [0, 1]
-            if "epochs" in overrides:
-                overrides["epochs"] = 2
-            if overrides.get("sweep"):
-                overrides["sweep"] = {k: v[:2] for k, v in overrides["sweep"].items()}
-    return params
-
-
 def summary(repo, study):
     return json.loads((repo / "reports" / study / "summary.json").read_text())
-
-
-@pytest.fixture(scope="module")
-def reproduced(tmp_path_factory):
-    """A repo copy after one offline `dvc repro` of the whole pipeline on tiny params."""
-    repo = copy_repo(tmp_path_factory.mktemp("pipeline") / "repo")
-    (repo / "params.yaml").write_text(yaml.safe_dump(tiny(yaml.safe_load((repo / "params.yaml").read_text())),
-                                                     sort_keys=False))
-    subprocess_ok(["git", "commit", "-qam", "tiny params"], repo)
-    result = run([sys.executable, "-m", "stages.tools.pipeline_timing"], repo)  # `dvc repro`, timed
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    return repo
 
 
 def subprocess_ok(args, cwd):
@@ -121,15 +92,15 @@ def test_report_has_every_study_with_figures(reproduced):
     assert "**Verdicts**" in text and "Gradient-noise variance" in text
 
 
-def test_plots_show_writes_html_with_every_study(reproduced):
+def test_plots_show_writes_html_with_every_study(reproduced, tmp_path):
     result = dvc("plots", "show", "--json", cwd=reproduced)
     assert result.returncode == 0, result.stderr
     shown = json.loads(result.stdout)
     assert not shown.get("errors"), shown.get("errors")
     for study in ["foundations", *PARAMS["studies"]]:
         assert any(key.startswith(study) and shown["data"][key] for key in shown["data"]), study
-    html = dvc("plots", "show", "-o", "plots_html", cwd=reproduced)
-    assert html.returncode == 0 and (reproduced / "plots_html" / "index.html").is_file()
+    html = dvc("plots", "show", "-o", str(tmp_path / "plots_html"), cwd=reproduced)
+    assert html.returncode == 0 and (tmp_path / "plots_html" / "index.html").is_file()
 
 
 def test_metrics_show_lists_each_study_by_its_headline_numbers_only(reproduced):
@@ -161,51 +132,61 @@ def test_second_repro_does_nothing(reproduced):
     assert "Running stage" not in result.stdout
 
 
+@pytest.fixture(scope="module")
+def editable(reproduced, tmp_path_factory) -> Path:
+    """One clone for the code-edit tests, which restore each edit."""
+    return clone_reproduced(reproduced, tmp_path_factory.mktemp("editable") / "clone")
+
+
 @pytest.mark.parametrize("module", ["stages/nn/step.py", "stages/reporting/verdicts.py", "stages/tools/bench.py"])
-def test_editing_code_makes_exactly_its_importers_stale(reproduced, module):
+def test_editing_code_makes_exactly_its_importers_stale(editable, module):
     """An edit to a module re-runs every stage that imports it (dvc status lists them) and no other."""
     from tests.imports import closure
 
-    stages = yaml.safe_load((reproduced / "dvc.yaml").read_text())["stages"]
+    stages = yaml.safe_load((editable / "dvc.yaml").read_text())["stages"]
     commands = {name: re.search(r"-m (stages[\w.]*)", stage["cmd"]).group(1) for name, stage in stages.items()}
     expected = {name for name, command in commands.items() if Path(module) in closure(command)}
-    path = reproduced / module
+    path = editable / module
     original = path.read_text()
     try:
         path.write_text(original + "\n# an edit\n")
-        status = json.loads(dvc("status", "--json", cwd=reproduced).stdout or "{}")
+        status = json.loads(dvc("status", "--json", cwd=editable).stdout or "{}")
     finally:
         path.write_text(original)
     listed = {name.split("@")[0] for name in status}
     assert listed == expected, module
-    assert json.loads(dvc("status", "--json", cwd=reproduced).stdout or "{}") == {}
+    assert json.loads(dvc("status", "--json", cwd=editable).stdout or "{}") == {}
 
 
-def test_training_is_byte_identical_on_rerun(reproduced):
-    outputs = []
+def test_training_is_byte_identical_on_rerun(reproduced, tmp_path):
+    """One retrain of a variant, on one worker, gives the bytes the reproduced repo's own run wrote (on every worker
+    this machine has): the same params and seeds give the same metrics and histories."""
     study, variant = "classification_losses", TINY_VARY["classification_losses"][0]
-    for name in ("a", "b"):
-        result = run([sys.executable, "-m", "stages.train", "--study", study, "--variant", variant, "--data",
-                      "data/processed/breast_cancer", "--models", f"rerun/{name}/models", "--out",
-                      f"rerun/{name}/reports", "--timing", f"rerun/{name}/timing"], reproduced)
-        assert result.returncode == 0, result.stderr
-        folder = reproduced / "rerun" / name / "reports"
-        outputs.append({str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()})
-    assert outputs[0] == outputs[1]
-    assert {"metrics.json", "history.json"} <= set(outputs[0])
-    committed = reproduced / "reports" / study / "runs" / variant / "metrics.json"
-    assert outputs[0]["metrics.json"] == committed.read_bytes()
+    result = run([sys.executable, "-m", "stages.train", "--study", study, "--variant", variant, "--data",
+                  "data/processed/breast_cancer", "--models", str(tmp_path / "models"), "--out",
+                  str(tmp_path / "reports"), "--timing", str(tmp_path / "timing")], reproduced, TRAIN_WORKERS="1")
+    assert result.returncode == 0, result.stderr
+    committed = reproduced / "reports" / study / "runs" / variant
+
+    def files(folder: Path) -> dict[str, bytes]:
+        return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+    rerun = files(tmp_path / "reports")
+    assert {"metrics.json", "history.json"} <= set(rerun)
+    assert rerun == files(committed)
+    workers = json.loads((reproduced / "reports" / study / "timing" / variant / "timing.json").read_text())["workers"]
+    assert workers == min(2, os.cpu_count() or 1)  # so the comparison above spans worker counts where it can
 
 
-def test_a_second_clone_reproduces_from_the_shared_run_cache(reproduced, tmp_path):
+def test_a_second_clone_reproduces_from_the_shared_run_cache(reproduced_clone, tmp_path):
     """Clone A pushes its run-cache to a DVC remote; clone B, with no dvc.lock, trains nothing."""
-    remote = tmp_path / "remote"
+    remote, reproduced = tmp_path / "remote", reproduced_clone
     assert dvc("remote", "add", "-d", "shared", str(remote), cwd=reproduced).returncode == 0
     subprocess_ok(["git", "add", "-A", ".dvc/config"], reproduced)
     subprocess_ok(["git", "commit", "-qm", "remote"], reproduced)
     pushed = dvc("push", "--run-cache", cwd=reproduced)
     assert pushed.returncode == 0, pushed.stderr
-    clone = tmp_path / "clone"
+    clone = tmp_path / "second"
     subprocess_ok(["git", "clone", "-q", str(reproduced), str(clone)], tmp_path)
     (clone / "dvc.lock").unlink(missing_ok=True)  # a teammate with the same params but no lock file
     fetched = dvc("fetch", "--run-cache", cwd=clone)
@@ -228,8 +209,8 @@ def test_the_matrix_splits_across_machines_through_the_run_cache(reproduced, tmp
         clone = clones[machine] = tmp_path / machine
         subprocess_ok(["git", "clone", "-q", str(reproduced), str(clone)], tmp_path)
         (clone / "dvc.lock").unlink(missing_ok=True)
-        added = dvc("remote", "add", "-d", "--force", "team", str(remote), cwd=clone)  # over a remote an earlier
-        assert added.returncode == 0, added.stderr  # test committed in `reproduced`
+        added = dvc("remote", "add", "-d", "team", str(remote), cwd=clone)
+        assert added.returncode == 0, added.stderr
         if study:
             trained = dvc("repro", "--glob", f"train_{study}@*", cwd=clone)
             assert trained.returncode == 0, trained.stdout[-3000:] + trained.stderr[-3000:]
@@ -250,7 +231,8 @@ def test_the_matrix_splits_across_machines_through_the_run_cache(reproduced, tmp
             assert (clones["c"] / path).read_bytes() == (reproduced / path).read_bytes(), path
 
 
-def test_adding_a_variant_runs_only_that_variant(reproduced):
+def test_adding_a_variant_runs_only_that_variant(reproduced_clone):
+    reproduced = reproduced_clone
     study, added = ADDED
     vary = ",".join(TINY_VARY[study] + [added])
     result = dvc("exp", "run", "-S", f"studies.{study}.vary=[{vary}]", cwd=reproduced)
@@ -264,7 +246,8 @@ def test_adding_a_variant_runs_only_that_variant(reproduced):
     assert f"{added}.val_metric" in diff.stdout
 
 
-def test_bad_param_stops_dvc_before_any_output_is_touched(reproduced):
+def test_bad_param_stops_dvc_before_any_output_is_touched(reproduced_clone):
+    reproduced = reproduced_clone
     processed = reproduced / "data" / "processed" / "breast_cancer" / "train.npz"
     before = processed.read_bytes()
     params = reproduced / "params.yaml"
@@ -286,9 +269,8 @@ def test_bad_param_stops_dvc_before_any_output_is_touched(reproduced):
         params.write_text(good)
 
 
-def test_queued_experiments_run_in_parallel_without_interfering(reproduced):
-    import time
-
+def test_queued_experiments_run_in_parallel_without_interfering(reproduced_clone):
+    reproduced = reproduced_clone
     study = "classification_losses"
     names = []
     for epochs in (3, 4):
@@ -362,24 +344,21 @@ def test_report_renders_with_every_figure(reproduced, tmp_path):
     body = MarkdownIt("commonmark").enable("table").render((reproduced / "reports" / "README.md").read_text())
     count = ("<script>window.addEventListener('load', () => { document.body.dataset.drawn = "
              "[...document.images].filter(i => i.naturalWidth > 0).length; });</script>")
-    page = reproduced / "reports" / "report.html"
-    page.write_text(f"<!DOCTYPE html><html><head><meta charset='utf-8'>{count}</head><body>{body}</body></html>")
+    base = f"<base href='{(reproduced / 'reports').as_uri()}/'>"  # the figures' links are relative to reports/
+    page = tmp_path / "report.html"
+    page.write_text(f"<!DOCTYPE html><html><head><meta charset='utf-8'>{base}{count}</head><body>{body}</body>"
+                    "</html>")
     dom = render(page, tmp_path)
     images = len(re.findall(r"<img ", dom))
     assert images > 10 and f'data-drawn="{images}"' in dom  # every figure loaded
     assert dom.count("<table>") >= len(PARAMS["studies"])
 
 
-def test_an_interrupted_exp_run_leaves_git_clean_and_the_next_one_runs(tmp_path):
+def test_an_interrupted_exp_run_leaves_git_clean_and_the_next_one_runs(reproduced_clone):
     """SIGTERM inside a train stage of `dvc exp run` after another train stage finished (DVCLive's end once
     `git add`ed its staging files), then `dvc exp run` again: it runs, and no staging path is left anywhere."""
-    import signal
-
-    repo = copy_repo(tmp_path / "repo")
-    (repo / "params.yaml").write_text(yaml.safe_dump(tiny(yaml.safe_load((repo / "params.yaml").read_text())),
-                                                     sort_keys=False))
-    subprocess_ok(["git", "commit", "-qam", "tiny params"], repo)
-    command = [sys.executable, "-m", "dvc", "exp", "run", "train_optimizers"]
+    repo = reproduced_clone
+    command = [sys.executable, "-m", "dvc", "exp", "run", "-S", "studies.optimizers.set.epochs=5", "train_optimizers"]
     child = subprocess.Popen(command, cwd=repo, env=subprocess_env(), stdout=subprocess.PIPE,
                              stderr=subprocess.STDOUT, text=True, start_new_session=True)
     trains = 0
@@ -398,13 +377,11 @@ def test_an_interrupted_exp_run_leaves_git_clean_and_the_next_one_runs(tmp_path)
     assert not [p for p in repo.rglob("*.tmp") if ".dvc" not in p.parts and ".git" not in p.parts]
 
 
-def test_a_retrain_with_the_same_results_reruns_nothing_downstream(reproduced, tmp_path):
+def test_a_retrain_with_the_same_results_reruns_nothing_downstream(reproduced_clone):
     """Wall-clock times live in their own output: retraining a variant changes its timing (and the .keras files'
     save dates), never its metrics, so evaluate and report stay up to date; only `timing` is stale."""
-    repo = tmp_path / "copy"
-    shutil.copytree(reproduced, repo, symlinks=True)
-    settled = dvc("repro", cwd=repo)  # earlier tests may have left a stage out of date (a failed validate, say)
-    assert settled.returncode == 0, settled.stdout[-2000:] + settled.stderr[-2000:]
+    repo = reproduced_clone
+    assert json.loads(dvc("status", "--json", cwd=repo).stdout or "{}") == {}  # a clone is up to date
     stage = f"train_classification_losses@{TINY_VARY['classification_losses'][0]}"
     forced = dvc("repro", "--force", "--single-item", stage, cwd=repo)
     assert forced.returncode == 0, forced.stdout[-2000:] + forced.stderr[-2000:]

@@ -116,6 +116,7 @@ def test_empty_file_and_repeated_header_are_named(tmp_path):
         tabular.read_table(tmp_path / "twice.csv", schema, "regression")
 
 
+@pytest.mark.e2e
 def test_preprocess_does_not_import_tensorflow():
     from tests.conftest import run
     import sys

@@ -17,7 +17,7 @@ from stages.catalog.datasets import DATASETS
 from stages.tools import kaggle_mirror
 from stages.tools.rehearsal import README_END, README_START, SAMPLE_SECONDS, TreeMemory
 from tests.conftest import REPO, run
-from tests.test_pipeline import TINY_VARY, tiny
+from tests.tiny import TINY_VARY, write_tiny_params
 
 
 def test_full_size_row_counts_are_kaggles():
@@ -85,22 +85,27 @@ def test_tree_memory_measures_every_short_child_at_its_peak():
 
 
 @pytest.mark.parametrize("scale", ["0", "1.5"])
-def test_a_scale_outside_0_1_is_refused(scale, tmp_path):
-    done = run([sys.executable, "-m", "stages.tools.rehearsal", "--scale", scale, "--out", str(tmp_path / "r.json")],
-               REPO)
-    assert done.returncode == 2 and f"--scale {float(scale)}: allowed: more than 0, at most 1" in done.stderr
+def test_a_scale_outside_0_1_is_refused(scale, tmp_path, capsys):
+    from stages.tools import rehearsal
+
+    with pytest.raises(SystemExit) as done:
+        rehearsal.main(["--scale", scale, "--out", str(tmp_path / "r.json")])
+    assert done.value.code == 2
+    assert f"--scale {float(scale)}: allowed: more than 0, at most 1" in capsys.readouterr().err
     assert not (tmp_path / "r.json").exists()
 
 
+@pytest.mark.e2e
 def test_rehearsal_runs_the_kaggle_path_and_times_every_stage(tmp_path):
-    params = tmp_path / "params.yaml"
-    params.write_text(yaml.safe_dump(tiny(yaml.safe_load((REPO / "params.yaml").read_text())), sort_keys=False))
+    """Also the suite's one `dvc repro` through the real Kaggle client: no trace of the key anywhere it wrote."""
+    params = write_tiny_params(tmp_path)
     readme = tmp_path / "README.md"
     readme.write_text(f"before\n{README_START}\nold\n{README_END}\nafter\n")
     trains = [f"train_classification_losses@{TINY_VARY['classification_losses'][0]}",
               f"train_regression_losses@{TINY_VARY['regression_losses'][0]}"]
     done = run([sys.executable, "-m", "stages.tools.rehearsal", "--scale", "0.002", "--params", str(params),
-                "--targets", *trains, "--out", str(tmp_path / "rehearsal.json"), "--readme", str(readme)], REPO)
+                "--targets", *trains, "--out", str(tmp_path / "rehearsal.json"), "--readme", str(readme),
+                "--work", str(tmp_path / "work")], REPO)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     result = json.loads((tmp_path / "rehearsal.json").read_text())
     assert result["scale"] == 0.002 and result["targets"] == trains
@@ -117,3 +122,8 @@ def test_rehearsal_runs_the_kaggle_path_and_times_every_stage(tmp_path):
     assert text.startswith("before\n") and "old" not in text and "| train_regression_losses | 1 |" in text
     assert f"--scale 0.002 --targets {' '.join(trains)}`" in text
     assert "canary-" not in done.stdout + done.stderr + json.dumps(result)  # the stand-in's key stays secret
+    repo = tmp_path / "work" / "repo"
+    assert json.loads((repo / "data" / "processed" / "breast_cancer" / "meta.json").read_text())["source"] == "kaggle"
+    written = [path for path in repo.rglob("*") if path.is_file() and ".git" not in path.parts]
+    assert repo / "dvc.lock" in written
+    assert not [path for path in written if b"canary-" in path.read_bytes()]

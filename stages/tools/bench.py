@@ -20,6 +20,7 @@ import numpy as np
 from stages.common import atomic
 from stages import config
 from stages.config import TrainConfig
+from stages.tools.workspace import REPO
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # tf.data's graph warnings under Keras `fit` are noise here
 
@@ -199,16 +200,17 @@ def _timed(action) -> float:
     return time.perf_counter() - start
 
 
-def train_stage_memory(processed: Path) -> float:
-    """Peak memory (MB) of one real train stage (optimizers@adam) with its worker processes: the proportional
-    set size (shared pages split between the processes that share them) summed over the process tree, sampled
-    every 50 ms. Plain RSS would count the pages a forked worker shares with its parent twice."""
+def train_stage_memory(processed: Path, params_dir: Path = REPO) -> float:
+    """Peak memory (MB) of one real train stage (optimizers@adam, with the params.yaml in `params_dir`) with its
+    worker processes: the proportional set size (shared pages split between the processes that share them) summed
+    over the process tree, sampled every 50 ms. Plain RSS would count the pages a forked worker shares with its
+    parent twice."""
     with tempfile.TemporaryDirectory() as tmp:
         child = subprocess.Popen([sys.executable, "-m", "stages.train", "--study", "optimizers", "--variant", "adam",
                                   "--data", str(processed), "--models", f"{tmp}/m", "--out", f"{tmp}/r",
-                                  "--timing", f"{tmp}/t"],
+                                  "--timing", f"{tmp}/t"], cwd=params_dir,
                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                 env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+                                 env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONPATH": str(REPO)})
         peak_kb = 0
         while child.poll() is None:
             peak_kb = max(peak_kb, tree_pss_kb(child.pid))

@@ -2,7 +2,8 @@
 stand-in, then `dvc repro` with `data.source: kaggle` in a copy of the repository, timed per stage with its
 training time, optimizer steps per second and peak memory.
 
-    python -m stages.tools.rehearsal [--scale 1.0] [--params FILE] [--targets STAGE ...] [--out reports/rehearsal.json] [--readme README.md]
+    python -m stages.tools.rehearsal [--scale 1.0] [--params FILE] [--targets STAGE ...]
+        [--out reports/rehearsal.json] [--readme README.md] [--work DIR]
 """
 from __future__ import annotations
 
@@ -151,11 +152,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--targets", nargs="*", default=[], help="stages to reproduce (default: all)")
     parser.add_argument("--out", type=Path, default=Path("reports/rehearsal.json"))
     parser.add_argument("--readme", type=Path)
+    parser.add_argument("--work", type=Path, help="a new folder to rehearse in, kept afterwards (default: a temporary "
+                        "one)")
     args = parser.parse_args(argv)
     if not 0 < args.scale <= 1:
         parser.error(f"--scale {args.scale}: allowed: more than 0, at most 1")
-    with tempfile.TemporaryDirectory(prefix="rehearsal-") as work:
-        result = rehearse(args.params, args.scale, args.targets, Path(work))
+    if args.work:
+        args.work.mkdir(parents=True)
+        result = rehearse(args.params, args.scale, args.targets, args.work)
+    else:
+        with tempfile.TemporaryDirectory(prefix="rehearsal-") as work:
+            result = rehearse(args.params, args.scale, args.targets, Path(work))
     publish(result, args.out, table(result), args.readme, README_START, README_END)
 
 
