@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -93,6 +94,9 @@ _BUILD: dict = {}
 
 def _start_reproducing() -> None:
     root = Path(tempfile.mkdtemp(prefix="nnf-reproduced-"))
+    start = time.perf_counter()  # the machine's speed, before the suite loads it: for the closing summary line
+    subprocess.run([sys.executable, "-c", "import keras"], check=True, capture_output=True, env=subprocess_env())
+    (root / "import_keras_seconds").write_text(f"{time.perf_counter() - start:.2f}\n")
     log = (root / "reproduce.log").open("w")
     process = subprocess.Popen([sys.executable, "-m", "tests.reproduce", str(root / "repo")], cwd=REPO,
                                env=subprocess_env(**fake_kaggle.offline_guard()), stdout=log,
@@ -115,7 +119,22 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         _start_reproducing()
 
 
-def pytest_sessionfinish(session: pytest.Session) -> None:
+def pytest_terminal_summary(terminalreporter) -> None:
+    """The machine's speed beside the durations: the same suite takes about 3x longer on a slow day."""
+    speed = _BUILD and _BUILD["root"] / "import_keras_seconds"
+    timing = _BUILD and _BUILD["root"] / "repo" / "reports" / "pipeline_timing.json"
+    if speed and speed.is_file() and timing.is_file():
+        import json
+
+        measured = json.loads(timing.read_text())
+        terminalreporter.write_line(
+            f"machine speed: `import keras` {float(speed.read_text()):.1f} s; the reproduced repo's dvc repro "
+            f"{measured['total_seconds']:.0f} s over {len(measured['stages'])} stages, no-op "
+            f"{measured['noop_repro_seconds']:.1f} s")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Stop and delete the reproduced repo (after the terminal summary has read it)."""
     if _BUILD:
         _BUILD["process"].kill()  # already done, unless the session was cut short
         _BUILD["process"].wait()
