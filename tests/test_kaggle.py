@@ -85,8 +85,7 @@ def test_rejected_key_is_a_clear_401(fake_kaggle_server, tmp_path, monkeypatch):
 
 @pytest.mark.e2e
 def test_download_stage_cli_fails_in_one_line_without_leaking_the_key(fake_kaggle_server, tmp_path, monkeypatch):
-    """The stage's own process: a 404 and a rejected key are one line each with no key in them (the rehearsal's test
-    runs the client through `dvc repro` and checks no file it wrote holds the key)."""
+    """The stage's own process: a 404 and a rejected key are one line each with no key in them."""
     params = yaml.safe_load((REPO / "params.yaml").read_text())
     params["data"].update(source="kaggle", download_backoff_s=0, download_retries=0)
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
@@ -107,5 +106,25 @@ def test_download_stage_cli_fails_in_one_line_without_leaking_the_key(fake_kaggl
     failed = run([sys.executable, "-m", "stages.download", "fashion_mnist", "--out", "data/raw/fashion_mnist"],
                  tmp_path, PYTHONPATH=str(REPO))
     assert failed.returncode == 1 and "rejected the credentials (401)" in failed.stderr
-    assert rejected not in failed.stdout + failed.stderr and fake_kaggle_server.key not in failed.stderr
+    assert fake_kaggle_server.key not in failed.stdout + failed.stderr  # nor the rejected one, which contains it
     assert json.loads((written / "SOURCE.json").read_text())["source"] == "kaggle"  # the good files stay
+
+
+@pytest.mark.e2e
+def test_dvc_repro_with_a_rejected_key_fails_without_leaking_it(fake_kaggle_server, reproduced_clone, monkeypatch):
+    """A rejected key through `dvc repro`: one line naming the 401, and no key in DVC's output or any file of the
+    repo (the rehearsal's test covers the successful download through `dvc repro`)."""
+    from tests.conftest import dvc
+
+    params = yaml.safe_load((reproduced_clone / "params.yaml").read_text())
+    params["data"].update(source="kaggle", download_backoff_s=0, download_retries=0)
+    (reproduced_clone / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    rejected = f"{fake_kaggle_server.key}-rejected"
+    monkeypatch.setenv("KAGGLE_KEY", rejected)
+    failed = dvc("repro", "download@breast_cancer", cwd=reproduced_clone)
+    assert failed.returncode != 0 and "rejected the credentials (401)" in failed.stdout + failed.stderr
+    assert fake_kaggle_server.key not in failed.stdout + failed.stderr
+    assert (reproduced_clone / "data" / "raw" / "breast_cancer" / "data.csv").is_file()  # persist: the old files stay
+    for path in reproduced_clone.rglob("*"):
+        if path.is_file() and ".git" not in path.parts:
+            assert fake_kaggle_server.key.encode() not in path.read_bytes(), path

@@ -159,8 +159,8 @@ def test_editing_code_makes_exactly_its_importers_stale(editable, module):
 
 
 def test_training_is_byte_identical_on_rerun(reproduced, tmp_path):
-    """One retrain of a variant, on one worker, gives the bytes the reproduced repo's own run wrote (on every worker
-    this machine has): the same params and seeds give the same metrics and histories."""
+    """One retrain of a variant, on one worker, gives the bytes the reproduced repo's own run wrote: the same params
+    and seeds give the same metrics and histories (tests/test_parallel.py compares worker counts on purpose)."""
     study, variant = "classification_losses", TINY_VARY["classification_losses"][0]
     result = run([sys.executable, "-m", "stages.train", "--study", study, "--variant", variant, "--data",
                   "data/processed/breast_cancer", "--models", str(tmp_path / "models"), "--out",
@@ -174,8 +174,6 @@ def test_training_is_byte_identical_on_rerun(reproduced, tmp_path):
     rerun = files(tmp_path / "reports")
     assert {"metrics.json", "history.json"} <= set(rerun)
     assert rerun == files(committed)
-    workers = json.loads((reproduced / "reports" / study / "timing" / variant / "timing.json").read_text())["workers"]
-    assert workers == min(2, os.cpu_count() or 1)  # so the comparison above spans worker counts where it can
 
 
 def test_the_matrix_splits_across_machines_through_the_run_cache(reproduced, tmp_path):
@@ -211,6 +209,7 @@ def test_the_matrix_splits_across_machines_through_the_run_cache(reproduced, tmp
     # Then a teammate pushes the whole pipeline's run-cache (a clone sharing the reproduced repo's cache): machine C,
     # which has no dvc.lock for the rest, reproduces everything without training, evaluating or probing again.
     teammate = clone_reproduced(reproduced, tmp_path / "teammate")
+    (clones["c"] / "dvc.lock").unlink()  # the two evaluated studies too must now come from the run-cache
     assert dvc("remote", "add", "-d", "team", str(remote), cwd=teammate).returncode == 0
     pushed = dvc("push", "--run-cache", cwd=teammate)
     assert pushed.returncode == 0, pushed.stderr
@@ -270,7 +269,7 @@ def test_queued_experiments_run_in_parallel_without_interfering(reproduced_clone
     for epochs in (3, 4):
         name = f"epochs{epochs}"
         queued = dvc("exp", "run", "--queue", "--name", name, "-S", f"studies.{study}.set.epochs={epochs}",
-                     f"evaluate_{study}", cwd=reproduced)  # up to its metrics: the report would add nothing here
+                     cwd=reproduced)
         assert queued.returncode == 0, queued.stderr
         names.append(name)
     started = dvc("queue", "start", "-j", "2", cwd=reproduced)

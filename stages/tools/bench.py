@@ -210,7 +210,9 @@ def train_stage_memory(processed: Path, params_dir: Path = REPO) -> float:
                                   "--data", str(processed), "--models", f"{tmp}/m", "--out", f"{tmp}/r",
                                   "--timing", f"{tmp}/t"], cwd=params_dir,
                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                 env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONPATH": str(REPO)})
+                                 env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2",
+                                      "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO),
+                                                                                  os.environ.get("PYTHONPATH")]))})
         peak_kb = 0
         while child.poll() is None:
             peak_kb = max(peak_kb, tree_pss_kb(child.pid))
