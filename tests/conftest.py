@@ -65,15 +65,19 @@ def subprocess_env(**extra: str) -> dict[str, str]:
     return env
 
 
-_TIER = {"e2e": False}  # whether the running test is marked e2e (set by `tier` below)
+_TIER = {"e2e": False}  # whether the running test is marked e2e
 
 
-@pytest.fixture(autouse=True)
-def tier(request):
-    """Let `run` know whether this test may spawn processes: only the e2e tier does."""
-    _TIER["e2e"] = request.node.get_closest_marker("e2e") is not None
-    yield
-    _TIER["e2e"] = False
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Let `run` know whether this test may spawn processes (only the e2e tier does), before any of its fixtures,
+    whatever their scope, is set up."""
+    _TIER["e2e"] = item.get_closest_marker("e2e") is not None
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_runtest_teardown(item: pytest.Item) -> None:
+    _TIER["e2e"] = False  # after the fixtures' teardown
 
 
 def run(args: list[str], cwd: Path, **env: str) -> subprocess.CompletedProcess:
@@ -165,8 +169,7 @@ def clone_reproduced(reproduced: Path, target: Path) -> Path:
     date without running a stage."""
     subprocess.run(["git", "clone", "-q", str(reproduced), str(target)], check=True, capture_output=True)
     (target / ".dvc" / "config.local").write_text(f"[cache]\n    dir = {reproduced / '.dvc' / 'cache'}\n")
-    checked = subprocess.run([sys.executable, "-m", "dvc", "checkout"], cwd=target, env=subprocess_env(),
-                             capture_output=True, text=True)  # not `dvc()`: module-scoped fixtures call this too
+    checked = dvc("checkout", cwd=target)
     assert checked.returncode == 0, checked.stdout[-2000:] + checked.stderr[-2000:]
     return target
 
