@@ -57,9 +57,12 @@ def fake_kaggle_server(kaggle_home, monkeypatch):
 
 
 def subprocess_env(**extra: str) -> dict[str, str]:
-    """The environment for a child process: this interpreter's bin first on PATH, quiet TensorFlow."""
+    """The environment for a child process: this interpreter's bin first on PATH, this checkout on PYTHONPATH (a
+    stage started in a folder of test params imports this code; in a repo copy its own folder still comes first),
+    quiet TensorFlow."""
     env = dict(os.environ)
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     env.update(extra)
     return env

@@ -90,8 +90,7 @@ def test_config_objects_are_frozen():
 @pytest.mark.e2e
 def test_validate_stage_exits_2_with_one_line_and_writes_nothing(tmp_path):
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(with_change("data.source", "kagle")))
-    result = run([sys.executable, "-m", "stages.validate", "--stamp", "ok.txt"], tmp_path,
-                 PYTHONPATH=str(REPO))
+    result = run([sys.executable, "-m", "stages.validate", "--stamp", "ok.txt"], tmp_path)
     assert result.returncode == EXIT_BAD_PARAMS
     assert result.stderr.strip() == ("error: params.yaml: data.source: 'kagle' is not one of: offline, "
                                      "kaggle (did you mean 'kaggle'?)")

@@ -148,7 +148,7 @@ def test_interrupted_training_leaves_nothing_and_reruns(processed, tmp_path):
     command = [sys.executable, "-m", "stages.train", "--study", "optimizers", "--variant", "sgd",
                "--data", str(processed / "fashion_mnist"), "--models", str(out / "models"),
                "--out", str(out / "runs"), "--timing", str(out / "timing")]
-    env = subprocess_env(PYTHONPATH=str(REPO))
+    env = subprocess_env()
     child = subprocess.Popen(command, cwd=work, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     for line in child.stdout:  # a line per finished run: training is under way
         if "seed=" in line:

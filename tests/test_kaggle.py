@@ -91,12 +91,12 @@ def test_download_stage_cli_fails_in_one_line_without_leaking_the_key(fake_kaggl
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
     del fake_kaggle_server.archives["uciml/breast-cancer-wisconsin-data"]
     result = run([sys.executable, "-m", "stages.download", "breast_cancer", "--out", "data/raw/breast_cancer"],
-                 tmp_path, PYTHONPATH=str(REPO))
+                 tmp_path)
     assert result.returncode == 1
     assert result.stderr.strip().count("\n") == 0 and "(404)" in result.stderr
     assert fake_kaggle_server.key not in result.stdout + result.stderr
     ok = run([sys.executable, "-m", "stages.download", "fashion_mnist", "--out", "data/raw/fashion_mnist"],
-             tmp_path, PYTHONPATH=str(REPO))
+             tmp_path)
     assert ok.returncode == 0, ok.stderr
     written = tmp_path / "data" / "raw" / "fashion_mnist"
     assert json.loads((written / "SOURCE.json").read_text())["source"] == "kaggle"
@@ -104,7 +104,7 @@ def test_download_stage_cli_fails_in_one_line_without_leaking_the_key(fake_kaggl
     rejected = f"{fake_kaggle_server.key}-rejected"  # a wrong key: the failure must not echo it either
     monkeypatch.setenv("KAGGLE_KEY", rejected)
     failed = run([sys.executable, "-m", "stages.download", "fashion_mnist", "--out", "data/raw/fashion_mnist"],
-                 tmp_path, PYTHONPATH=str(REPO))
+                 tmp_path)
     assert failed.returncode == 1 and "rejected the credentials (401)" in failed.stderr
     assert fake_kaggle_server.key not in failed.stdout + failed.stderr  # nor the rejected one, which contains it
     assert json.loads((written / "SOURCE.json").read_text())["source"] == "kaggle"  # the good files stay

@@ -19,8 +19,7 @@ def train_stage(processed, params: Path, out: Path, workers: str):
     """classification_losses@mse on tiny params (4 small runs) with TRAIN_WORKERS set; the completed process."""
     return run([sys.executable, "-m", "stages.train", "--study", "classification_losses", "--variant", "mse",
                 "--data", str(processed / "breast_cancer"), "--models", str(out / "models"), "--out",
-                str(out / "runs"), "--timing", str(out / "timing")], params, TRAIN_WORKERS=workers,
-               PYTHONPATH=str(REPO))
+                str(out / "runs"), "--timing", str(out / "timing")], params, TRAIN_WORKERS=workers)
 
 
 @pytest.mark.e2e
