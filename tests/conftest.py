@@ -83,6 +83,12 @@ def pytest_runtest_teardown(item: pytest.Item) -> None:
     _TIER["e2e"] = False  # after the fixtures' teardown
 
 
+def train_command(study: str, variant: str, data: Path, out: Path) -> list[str]:
+    """The train stage's command line for one variant, writing out/models, out/runs and out/timing."""
+    return [sys.executable, "-m", "stages.train", "--study", study, "--variant", variant, "--data", str(data),
+            "--models", str(out / "models"), "--out", str(out / "runs"), "--timing", str(out / "timing")]
+
+
 def run(args: list[str], cwd: Path, **env: str) -> subprocess.CompletedProcess:
     """Run a command, capturing text output, never raising on failure; only from a test marked e2e."""
     assert _TIER["e2e"], f"{args[:4]}: a test that spawns a stage, dvc or training is marked @pytest.mark.e2e"

@@ -6,7 +6,6 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import zipfile
 
 import pytest
@@ -16,7 +15,7 @@ from stages.catalog.datasets import DATASETS
 from stages.ingest.raw import download
 from stages.common.errors import DataError, DownloadError
 from stages.tools import kaggle_mirror as fake_kaggle
-from tests.conftest import REPO, subprocess_env
+from tests.conftest import REPO, subprocess_env, train_command
 from tests.tiny import write_tiny_params
 
 HANDLE = "uciml/breast-cancer-wisconsin-data"
@@ -145,9 +144,7 @@ def test_interrupted_training_leaves_nothing_and_reruns(processed, tmp_path):
         params["studies"]["optimizers"]["set"]["epochs"] = 8
 
     write_tiny_params(work, sgd_for_8_epochs)
-    command = [sys.executable, "-m", "stages.train", "--study", "optimizers", "--variant", "sgd",
-               "--data", str(processed / "fashion_mnist"), "--models", str(out / "models"),
-               "--out", str(out / "runs"), "--timing", str(out / "timing")]
+    command = train_command("optimizers", "sgd", processed / "fashion_mnist", out)
     env = subprocess_env()
     child = subprocess.Popen(command, cwd=work, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     for line in child.stdout:  # a line per finished run: training is under way

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import pytest
@@ -11,15 +10,14 @@ from stages.nn import parallel, runtime
 from stages.common.errors import UserError
 from stages import config
 from tests.configs import train_config
-from tests.conftest import REPO, run
+from tests.conftest import REPO, run, train_command
 from tests.tiny import write_tiny_params
 
 
 def train_stage(processed, params: Path, out: Path, workers: str):
     """classification_losses@mse on tiny params (4 small runs) with TRAIN_WORKERS set; the completed process."""
-    return run([sys.executable, "-m", "stages.train", "--study", "classification_losses", "--variant", "mse",
-                "--data", str(processed / "breast_cancer"), "--models", str(out / "models"), "--out",
-                str(out / "runs"), "--timing", str(out / "timing")], params, TRAIN_WORKERS=workers)
+    return run(train_command("classification_losses", "mse", processed / "breast_cancer", out), params,
+               TRAIN_WORKERS=workers)
 
 
 @pytest.mark.e2e

@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 from stages.catalog.datasets import DATASETS
-from tests.conftest import clone_reproduced, dvc, run, subprocess_env
+from tests.conftest import clone_reproduced, dvc, run, subprocess_env, train_command
 from tests.tiny import PARAMS, TINY_VARY
 
 pytestmark = pytest.mark.e2e
@@ -162,16 +162,15 @@ def test_training_is_byte_identical_on_rerun(reproduced, tmp_path):
     """One retrain of a variant, on one worker, gives the bytes the reproduced repo's own run wrote: the same params
     and seeds give the same metrics and histories (tests/test_parallel.py compares worker counts on purpose)."""
     study, variant = "classification_losses", TINY_VARY["classification_losses"][0]
-    result = run([sys.executable, "-m", "stages.train", "--study", study, "--variant", variant, "--data",
-                  "data/processed/breast_cancer", "--models", str(tmp_path / "models"), "--out",
-                  str(tmp_path / "reports"), "--timing", str(tmp_path / "timing")], reproduced, TRAIN_WORKERS="1")
+    result = run(train_command(study, variant, Path("data/processed/breast_cancer"), tmp_path), reproduced,
+                 TRAIN_WORKERS="1")
     assert result.returncode == 0, result.stderr
     committed = reproduced / "reports" / study / "runs" / variant
 
     def files(folder: Path) -> dict[str, bytes]:
         return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
 
-    rerun = files(tmp_path / "reports")
+    rerun = files(tmp_path / "runs")
     assert {"metrics.json", "history.json"} <= set(rerun)
     assert rerun == files(committed)
 
