@@ -224,35 +224,35 @@ def test_the_matrix_splits_across_machines_through_the_run_cache(reproduced, tmp
 
 
 def test_adding_a_variant_runs_only_that_variant(reproduced_clone):
-    reproduced = reproduced_clone
+    repo = reproduced_clone
     study, added = ADDED
     vary = ",".join(TINY_VARY[study] + [added])
-    result = dvc("exp", "run", "-S", f"studies.{study}.vary=[{vary}]", cwd=reproduced)
+    result = dvc("exp", "run", "-S", f"studies.{study}.vary=[{vary}]", cwd=repo)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     ran = [line for line in result.stdout.splitlines() if line.startswith("Running stage")]
     assert ran == ["Running stage 'validate':", f"Running stage 'train_{study}@{added}':",
                    f"Running stage 'evaluate_{study}':", "Running stage 'report':",
                    "Running stage 'timing':"]  # nothing else re-ran
-    assert added in summary(reproduced, study)
-    diff = dvc("metrics", "diff", "--json", cwd=reproduced)
+    assert added in summary(repo, study)
+    diff = dvc("metrics", "diff", "--json", cwd=repo)
     assert f"{added}.val_metric" in diff.stdout
 
 
 def test_bad_param_stops_dvc_before_any_output_is_touched(reproduced_clone):
-    reproduced = reproduced_clone
-    processed = reproduced / "data" / "processed" / "breast_cancer" / "train.npz"
+    repo = reproduced_clone
+    processed = repo / "data" / "processed" / "breast_cancer" / "train.npz"
     before = processed.read_bytes()
-    params = reproduced / "params.yaml"
+    params = repo / "params.yaml"
     good = params.read_text()
     params.write_text(good.replace("split_seed: 0", "split_seed: -3"))
     try:
-        result = dvc("repro", cwd=reproduced)
+        result = dvc("repro", cwd=repo)
         assert result.returncode != 0
         assert "params.yaml: data.split_seed: -3: must be greater than or equal to 0" in result.stdout + result.stderr
         assert processed.read_bytes() == before
-        assert (reproduced / "reports" / "optimizers" / "summary.json").exists()
+        assert (repo / "reports" / "optimizers" / "summary.json").exists()
         params.write_text(good)
-        experiment = dvc("exp", "run", "-S", "defaults.optimizer=adamm", cwd=reproduced)
+        experiment = dvc("exp", "run", "-S", "defaults.optimizer=adamm", cwd=repo)
         assert experiment.returncode != 0
         assert ("params.yaml: defaults.optimizer: 'adamm' is not one of: batch_gd, sgd, minibatch_sgd, momentum, "
                 "adagrad, rmsprop, adam (did you mean 'adam'?)") in experiment.stdout + experiment.stderr
@@ -262,25 +262,25 @@ def test_bad_param_stops_dvc_before_any_output_is_touched(reproduced_clone):
 
 
 def test_queued_experiments_run_in_parallel_without_interfering(reproduced_clone):
-    reproduced = reproduced_clone
+    repo = reproduced_clone
     study = "classification_losses"
     names = []
     for epochs in (3, 4):
         name = f"epochs{epochs}"
         queued = dvc("exp", "run", "--queue", "--name", name, "-S", f"studies.{study}.set.epochs={epochs}",
-                     cwd=reproduced)
+                     cwd=repo)
         assert queued.returncode == 0, queued.stderr
         names.append(name)
-    started = dvc("queue", "start", "-j", "2", cwd=reproduced)
+    started = dvc("queue", "start", "-j", "2", cwd=repo)
     assert started.returncode == 0, started.stderr
     deadline = time.monotonic() + 900
     while time.monotonic() < deadline:
-        status = dvc("queue", "status", cwd=reproduced).stdout
+        status = dvc("queue", "status", cwd=repo).stdout
         if not any(word in status for word in ("Queued", "Running")):
             break
         time.sleep(3)
-    assert "Failed" not in status, status + dvc("queue", "logs", names[0], cwd=reproduced).stdout
-    shown = json.loads(dvc("exp", "show", "--json", cwd=reproduced).stdout)
+    assert "Failed" not in status, status + dvc("queue", "logs", names[0], cwd=repo).stdout
+    shown = json.loads(dvc("exp", "show", "--json", cwd=repo).stdout)
     found = {}
     for baseline in shown:
         for exp in baseline.get("experiments") or []:
