@@ -114,8 +114,8 @@ def test_hidden_activations_match_keras(processed):
 
 
 def test_trained_last_layer_probe_beats_the_raw_input_in_the_default_run(processed):
-    """The default net, schedule and seeds, probed at the start, middle and end only (a probe at an early epoch cost a
-    minute; with two seeds, or after 4 of its 20 epochs, the last layer's probe is still below the raw input's)."""
+    """The default net, schedule and seeds, probed at the start, middle and end only (with two seeds, or after 4 of
+    its 20 epochs, the last layer's probe is still below the raw input's)."""
     from stages.nn.probing import probe_layers
 
     net = config.representation_config(PARAMS)
