@@ -7,12 +7,12 @@ from pathlib import Path
 import numpy as np
 
 from stages import config
-from stages.analysis import foundations as foundations_models
+from stages.basics import models as foundations_models
 from stages.common import atomic
 from stages.common.errors import stage_entry
-from stages.common.tables import write_tsv
+from stages.analysis.tables import write_tsv
 from stages.ingest.synthetic import GENERATORS
-from stages.reporting import foundations_figures
+from stages.basics import figures as foundations_figures
 
 
 def load_sets(folder: Path) -> dict[str, dict[str, np.ndarray]]:
@@ -22,7 +22,7 @@ def load_sets(folder: Path) -> dict[str, dict[str, np.ndarray]]:
 
 def foundations(params: config.Params, synthetic: Path, data: Path, out: Path) -> dict:
     """Run everything and write OUT/summary.json, OUT/curves/*.tsv and OUT/figures/*.png."""
-    from stages.nn.probing import probe_layers  # imports TensorFlow: only once params are known to be valid
+    from stages.basics.probing import probe_layers  # imports TensorFlow: only once params are known to be valid
 
     spec, cfg = params.foundations, config.representation_config(params)
     sets = load_sets(synthetic)

@@ -10,7 +10,7 @@ from stages.analysis import study_summary
 from stages.analysis.evaluation import load_study, load_timings
 from stages.common import atomic
 from stages.common.errors import stage_entry
-from stages.common.tables import write_tsv
+from stages.analysis.tables import write_tsv
 from stages.reporting import figures
 
 

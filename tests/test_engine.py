@@ -113,7 +113,7 @@ def test_penalty_equals_keras_regularizer_losses(processed):
 
 
 def test_engine_gradients_match_the_numpy_reference(processed):
-    from stages.nn.probing import backprop_check
+    from stages.basics.probing import backprop_check
 
     for dataset, activation in (("breast_cancer", "tanh"), ("fashion_mnist", "relu"), ("california_housing", "sigmoid")):
         trainer = make(processed, dataset, activation=activation, hidden=[8])

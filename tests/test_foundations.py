@@ -46,7 +46,7 @@ def test_one_hidden_layer_solves_xor_where_one_neuron_cannot():
 
 
 def test_a_hidden_layer_probe_separates_what_the_raw_input_cannot():
-    from stages.analysis import foundations
+    from stages.basics import models as foundations
     from tests.configs import report_config
 
     x, y = synthetic.xor(200, 0, 0.3)
@@ -60,7 +60,7 @@ def test_a_hidden_layer_probe_separates_what_the_raw_input_cannot():
 
 
 def test_both_probe_gains_share_one_holm_family():
-    from stages.analysis import foundations
+    from stages.basics import models as foundations
     from tests.configs import report_config
 
     def probe(raw: float, hidden: list[float]) -> dict:
@@ -116,7 +116,7 @@ def test_hidden_activations_match_keras(processed):
 def test_trained_last_layer_probe_beats_the_raw_input_in_the_default_run(processed):
     """The default net, schedule and seeds, probed at the start, middle and end only (with two seeds, or after 4 of
     its 20 epochs, the last layer's probe is still below the raw input's)."""
-    from stages.nn.probing import probe_layers
+    from stages.basics.probing import probe_layers
 
     net = config.representation_config(PARAMS)
     ends = PARAMS.foundations.model_copy(update={"probe_epochs": [0, net.epochs // 2, net.epochs]})

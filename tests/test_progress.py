@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from stages.common import progress as progress_module
-from stages.common.progress import Progress
+from stages.nn import progress as progress_module
+from stages.nn.progress import Progress
 
 
 def finished_run(seed: int):

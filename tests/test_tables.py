@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from stages.common.tables import write_tsv
+from stages.analysis.tables import write_tsv
 
 
 @pytest.mark.parametrize("header, rows, text", [

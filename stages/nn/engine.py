@@ -11,7 +11,7 @@ import numpy as np
 from stages.catalog import layers
 from stages.catalog.optimizers import OPTIMIZERS
 from stages.catalog.tasks import TASKS, head_for
-from stages.common.quiet import quiet_stderr
+from stages.nn.quiet import quiet_stderr
 from stages.config import TrainConfig
 from stages.ingest.arrays import Arrays
 

@@ -11,7 +11,7 @@ from stages.catalog.optimizers import OPTIMIZERS
 from stages.catalog.tasks import TASKS, head_for
 from stages.common import atomic
 from stages.common.errors import ParamsError
-from stages.common.progress import Progress
+from stages.nn.progress import Progress
 from stages.config import PARAMS_FILE, Params, TrainConfig, study_configs
 from stages.ingest.arrays import load_arrays
 from stages.nn import engine, parallel  # TensorFlow is imported here but not started: workers fork from here

@@ -1,0 +1,1 @@
+"""The opening study's library: its small models summarized over seeds, and probes of what hidden layers learn."""
