@@ -9,7 +9,7 @@ from stages.common import atomic
 from stages.common.errors import DataError
 from stages.config import DataConfig
 from stages.ingest import kaggle_client
-from stages.ingest.tabular import check_header
+from stages.ingest.header import check_header
 
 SOURCE_FILE = "SOURCE.json"
 

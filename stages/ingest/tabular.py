@@ -1,7 +1,6 @@
 """From raw CSV tables to model-ready arrays: schema checks, a seeded split, encoders fitted on train only."""
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +15,7 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from stages.catalog.datasets import DatasetSpec, TableSchema
 from stages.catalog.tasks import TASKS
 from stages.common.errors import DataError
+from stages.ingest.header import check_header
 
 SPLITS = ("train", "val", "test")
 
@@ -26,24 +26,6 @@ class Split:
 
     x: np.ndarray
     y: np.ndarray
-
-
-def check_header(path: Path, schema: TableSchema) -> list[str]:
-    """The CSV's header, checked cheaply: present, no repeated names, the target among them."""
-    if not path.is_file() or path.stat().st_size == 0:
-        raise DataError(f"{path}: file is empty or missing")
-    try:
-        with open(path, newline="") as handle:
-            header = next(csv.reader(handle), [])
-    except (UnicodeDecodeError, csv.Error) as error:
-        raise DataError(f"{path}: not a readable CSV ({error})") from None
-    repeated = sorted({name for name in header if name and header.count(name) > 1})
-    if repeated:
-        raise DataError(f"{path}: header repeats column(s) {', '.join(repeated)}")
-    if schema.target not in header:
-        raise DataError(f"{path}: target column {schema.target!r} is missing; columns are: "
-                        f"{', '.join(header[:12])}{' ...' if len(header) > 12 else ''}")
-    return header
 
 
 def read_table(path: Path, schema: TableSchema, task: str) -> pd.DataFrame:
