@@ -84,7 +84,8 @@ def pytest_runtest_teardown(item: pytest.Item) -> None:
 
 
 def train_command(study: str, variant: str, data: Path, out: Path) -> list[str]:
-    """The train stage's command line for one variant, writing out/models, out/runs and out/timing."""
+    """The train stage's command line for one variant (data: a data/processed folder), writing out/models, out/runs
+    and out/timing."""
     return [sys.executable, "-m", "stages.train", "--study", study, "--variant", variant, "--data", str(data),
             "--models", str(out / "models"), "--out", str(out / "runs"), "--timing", str(out / "timing")]
 

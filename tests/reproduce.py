@@ -5,12 +5,19 @@
 """
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 from stages.tools.workspace import commit, copy_repo
+from stages.config.recording import LOG_VARIABLE
 from tests.tiny import write_tiny_params
+
+
+def reads_log(repo: Path) -> Path:
+    """Where the reproduced repo's stages recorded the params keys they read (beside the repo, not in it)."""
+    return repo.parent / "params_reads.jsonl"
 
 
 def reproduce(target: Path) -> Path:
@@ -18,7 +25,8 @@ def reproduce(target: Path) -> Path:
     repo = copy_repo(target)
     write_tiny_params(repo)
     commit(repo, "tiny params")
-    subprocess.run([sys.executable, "-m", "stages.tools.pipeline_timing"], cwd=repo, check=True)
+    subprocess.run([sys.executable, "-m", "stages.tools.pipeline_timing", "--no-imports"], cwd=repo, check=True,
+                   env={**os.environ, LOG_VARIABLE: str(reads_log(repo))})
     subprocess.run(["git", "add", "-A"], cwd=repo, check=True)
     commit(repo, "reproduced")
     return repo

@@ -10,7 +10,7 @@ import psutil
 import pytest
 
 from stages.tools import bench
-from tests.tiny import write_tiny_params
+from tests.tiny import add_variant, write_tiny_params
 
 
 @pytest.mark.e2e
@@ -63,5 +63,5 @@ def test_memory_is_summed_over_the_stage_and_its_workers():
 def test_train_stage_memory_runs_the_real_stage(processed, tmp_path):
     """The memory row runs the train stage's real command line (a changed argument list must fail here), on tiny
     params."""
-    write_tiny_params(tmp_path, lambda params: params["studies"]["optimizers"]["vary"].append("adam"))
+    write_tiny_params(tmp_path, lambda params: add_variant(params, "optimizers", "adam"))
     assert 100 < bench.train_stage_memory(processed / "fashion_mnist", tmp_path) < 4096

@@ -81,6 +81,14 @@ def test_broken_yaml_names_the_line(tmp_path):
         config.load(tmp_path / "params.yaml")
 
 
+def test_a_variant_written_twice_is_an_error_not_the_last_one_silently(tmp_path):
+    text = (REPO / "params.yaml").read_text().replace("      sgd: {optimizer: sgd}\n",
+                                                      "      sgd: {optimizer: sgd}\n      sgd: {optimizer: adam}\n")
+    (tmp_path / "params.yaml").write_text(text)
+    with pytest.raises(ParamsError, match=r"params.yaml: line \d+, column 7: not valid YAML: duplicate key 'sgd'"):
+        config.load(tmp_path / "params.yaml")
+
+
 def test_config_objects_are_frozen():
     params = config.load(REPO / "params.yaml")
     with pytest.raises(Exception):
@@ -107,21 +115,24 @@ def with_study_change(study: str, key: str, value) -> dict:
 
 
 @pytest.mark.parametrize("study, key, value, expected", [
-    ("optimizers", "vary", ["minibatch_sgd", "adamw"], "studies.optimizers.vary[1]: 'adamw' is not one of: batch_gd"),
-    ("optimizers", "baseline", "nadam", "studies.optimizers.baseline: 'nadam' is not one of the varied"),
-    ("optimizers", "factor", "optimiser", "studies.optimizers.factor: 'optimiser' is not one of: dataset"),
+    ("optimizers", "variants", {"minibatch_sgd": {"optimizer": "minibatch_sgd"}, "adamw": {"optimizer": "adamw"}},
+     "studies.optimizers.variants.adamw.optimizer: 'adamw' is not one of: batch_gd"),
+    ("optimizers", "variants", {"adam": {"optimiser": "adam"}},
+     "studies.optimizers.variants.adam.optimiser: unknown key; allowed: dataset"),
     ("optimizers", "set", {"epoch": 3}, "studies.optimizers.set.epoch: unknown key; allowed: dataset"),
     ("optimizers", "set", {"epochs": 0}, "studies.optimizers.set.epochs: 0: must be greater than or equal to 1"),
     ("optimizers", "set", {"dataset": "breast_cancer"}, "studies.optimizers.set.dataset: set the study's data"),
     ("optimizers", "dataset", "mnist", "studies.optimizers.dataset: 'mnist' is not one of: fashion_mnist"),
-    ("optimizers", "vary", [], "studies.optimizers.vary: []: must have at least 1 item"),
-    ("optimizers", "vary", ["adam", "adam"], "studies.optimizers.vary: lists adam more than once"),
+    ("optimizers", "variants", {}, "studies.optimizers.variants: {}: must have at least 1 item"),
+    ("optimizers", "vary", ["adam"], "studies.optimizers.vary: unknown key; allowed: question, dataset"),
     ("optimizers", "variants", DELETE, "studies.optimizers.variants: required key is missing"),
     ("regression_losses", "dataset", "breast_cancer",
      "studies.regression_losses.conditions.outliers.outlier_share: 0.15 needs a regression dataset; "
      "breast_cancer is binary"),
-    ("classification_losses", "vary", ["binary_crossentropy", "huber"],
-     "loss: 'huber' does not fit breast_cancer (binary); allowed: mse, binary_crossentropy"),
+    ("classification_losses", "variants", {"binary_crossentropy": {"loss": "binary_crossentropy"},
+                                           "huber": {"loss": "huber"}},
+     "studies.classification_losses.variants.huber.loss: 'huber' does not fit breast_cancer (binary); "
+     "allowed: mse, binary_crossentropy"),
     ("gradient_noise", "variants", {"b1": {"batch_size": 0}},
      "studies.gradient_noise.variants.b1.batch_size: 0: must be greater than or equal to 1"),
     ("activations", "conditions", {"deep": {"hidden": [32, -1]}},
@@ -198,32 +209,60 @@ def test_bad_defaults_are_named(path, value, expected):
 
 def test_the_code_holds_no_default_of_its_own():
     """params.yaml is the one place for every value: no config field has a default in code."""
-    models = [config.DataConfig, config.TrainConfig, config.StudyConfig, config.ReportConfig,
+    models = [config.DataConfig, config.TrainConfig, config.StudyConfig, config.StudyReport, config.ReportConfig,
               config.FoundationsConfig, config.Params]
     with_default = [f"{model.__name__}.{name}" for model in models
                     for name, field in model.model_fields.items() if not field.is_required()]
     assert with_default == []
 
 
-def test_a_role_or_cure_naming_an_unknown_variant_is_a_params_error():
-    misspelled = with_change("studies.optimizers.roles", {"adaptive": ["adagrad", "rmsprops"]})
-    with pytest.raises(ParamsError, match=r"studies.optimizers.roles.adaptive\[1\]: 'rmsprops' is not one of: "
-                                          r"batch_gd, .*\(did you mean 'rmsprop'\?\)"):
-        config.parse(misspelled)
-    with pytest.raises(ParamsError, match=r"studies.initializers.cures.normal_large_clipped: 'normal_huge' is not"):
-        config.parse(with_change("studies.initializers.cures", {"normal_large_clipped": "normal_huge"}))
+@pytest.mark.parametrize("path, value, expected", [
+    ("report.studies.optimizers.roles", {"adaptive": ["adagrad", "rmsprops"]},
+     r"report.studies.optimizers.roles.adaptive\[1\]: 'rmsprops' is not one of: batch_gd, .*\(did you mean 'rmsprop'\?\)"),
+    ("report.studies.initializers.cures", {"normal_large_clippd": "normal_large"},
+     r"report.studies.initializers.cures.normal_large_clippd: 'normal_large_clippd' is not one of"),
+    ("report.studies.optimizers.baseline", "minibatch",
+     r"report.studies.optimizers.baseline: 'minibatch' is not one of: batch_gd, .*\(did you mean 'minibatch_sgd'\?\)"),
+    ("report.studies.activations.cures", {"tanh/deep": "sigmoid/depp"},
+     r"report.studies.activations.cures.tanh/deep: 'depp' is not one of: shallow, deep, deep_glorot.*\(a condition\)"),
+])
+def test_report_settings_naming_what_the_study_lacks_are_params_errors(path, value, expected):
+    """A misspelled variant in a role or cure, a baseline that is not trained, or an unknown condition."""
+    with pytest.raises(ParamsError, match=expected):
+        config.parse(with_change(path, value))
 
 
-def test_a_role_may_name_a_factor_value_left_out_of_vary():
-    """An experiment may train fewer variants (`-S studies.optimizers.vary=[minibatch_sgd,adam]`); roles stay valid."""
-    params = config.parse(with_change("studies.optimizers.vary", ["minibatch_sgd", "adam"]))
-    assert params.studies["optimizers"].roles["adaptive"] == ["adagrad", "rmsprop", "adam"]
+def test_every_study_needs_its_report_settings():
+    raw = copy.deepcopy(BASE)
+    del raw["report"]["studies"]["capacity"]
+    with pytest.raises(ParamsError, match=r"report.studies: has no entry 'capacity'"):
+        config.parse(raw)
+    raw = copy.deepcopy(BASE)
+    raw["report"]["studies"]["capacty"] = raw["report"]["studies"]["capacity"]
+    with pytest.raises(ParamsError, match=r"report.studies.capacty: 'capacty' is not one of: .*did you mean 'capacity'"):
+        config.parse(raw)
 
 
-def test_a_cure_pinned_to_an_unknown_condition_is_a_params_error():
-    with pytest.raises(ParamsError, match=r"studies.activations.cures.tanh/deep: 'depp' is not one of: shallow, deep, "
-                                          r"deep_glorot.*\(a condition\)"):
-        config.parse(with_change("studies.activations.cures", {"tanh/deep": "sigmoid/depp"}))
+@pytest.mark.parametrize("study, variant", [(study, variant) for study, spec in BASE["studies"].items()
+                                             for variant in spec["variants"]
+                                             if variant != BASE["report"]["studies"][study]["baseline"]])
+def test_an_experiment_may_leave_out_any_variant_but_the_baseline(study, variant):
+    """`dvc exp run -S '~studies.optimizers.variants.adagrad'` trains six optimizers; roles, cures and concept rows
+    that name adagrad stay valid (the report reads "not trained"), and no left-out name passes for a misspelling."""
+    raw = copy.deepcopy(BASE)
+    del raw["studies"][study]["variants"][variant]
+    params = config.parse(raw)
+    assert variant not in params.studies[study].variants
+
+
+def test_a_concept_row_names_a_condition_of_its_study():
+    rows = BASE["report"]["concepts"]
+    for shows, expected in (("relu/mid", r"'mid' is not one of: shallow, deep, deep_glorot \(a condition"),
+                            ("relu", r"'relu' names no condition; studies.activations trains each variant under "
+                                     r"shallow, deep, deep_glorot")):
+        bad = [*rows, {"concept": "x", "paper": "y", "study": "activations", "shows": shows}]
+        with pytest.raises(ParamsError, match=expected):
+            config.parse(with_change("report.concepts", bad))
 
 
 def test_label_noise_needs_a_classification_dataset():
@@ -240,7 +279,7 @@ def test_a_concept_row_must_show_something_its_study_has():
                                           r"finding:perceptron.*did you mean 'finding:perceptron'"):
         config.parse(with_change("report.concepts", bad))
     bad = [*rows, {"concept": "x", "paper": "y", "study": "optimizers", "shows": "adamw"}]
-    with pytest.raises(ParamsError, match=r"report.concepts\[\d+\].shows: 'adamw' is neither a cure of "
+    with pytest.raises(ParamsError, match=r"report.concepts\[\d+\].shows: 'adamw' is not one of: batch_gd, .*did you mean 'adam'.* "
                                           r"studies.optimizers"):
         config.parse(with_change("report.concepts", bad))
 

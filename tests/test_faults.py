@@ -16,7 +16,7 @@ from stages.ingest.raw import download
 from stages.common.errors import DataError, DownloadError
 from stages.tools import kaggle_mirror as fake_kaggle
 from tests.conftest import REPO, subprocess_env, train_command
-from tests.tiny import write_tiny_params
+from tests.tiny import add_variant, write_tiny_params
 
 HANDLE = "uciml/breast-cancer-wisconsin-data"
 SPEC = DATASETS.get("breast_cancer")
@@ -140,11 +140,11 @@ def test_interrupted_training_leaves_nothing_and_reruns(processed, tmp_path):
     work, out = tmp_path / "params", tmp_path
     work.mkdir()
     def sgd_for_8_epochs(params: dict) -> None:
-        params["studies"]["optimizers"]["vary"].append("sgd")
+        add_variant(params, "optimizers", "sgd")
         params["studies"]["optimizers"]["set"]["epochs"] = 8
 
     write_tiny_params(work, sgd_for_8_epochs)
-    command = train_command("optimizers", "sgd", processed / "fashion_mnist", out)
+    command = train_command("optimizers", "sgd", processed, out)
     env = subprocess_env()
     child = subprocess.Popen(command, cwd=work, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     for line in child.stdout:  # a line per finished run: training is under way

@@ -11,12 +11,12 @@ from stages.common.errors import UserError
 from stages import config
 from tests.configs import train_config
 from tests.conftest import REPO, run, train_command
-from tests.tiny import write_tiny_params
+from tests.tiny import add_variant, write_tiny_params
 
 
 def train_stage(processed, params: Path, out: Path, workers: str):
     """classification_losses@mse on tiny params (4 small runs) with TRAIN_WORKERS set; the completed process."""
-    return run(train_command("classification_losses", "mse", processed / "breast_cancer", out), params,
+    return run(train_command("classification_losses", "mse", processed, out), params,
                TRAIN_WORKERS=workers)
 
 
@@ -24,7 +24,7 @@ def train_stage(processed, params: Path, out: Path, workers: str):
 def test_workers_change_the_speed_not_the_results(processed, tmp_path):
     params = tmp_path / "params"
     params.mkdir()
-    written = write_tiny_params(params, lambda p: p["studies"]["classification_losses"]["vary"].append("mse"))
+    written = write_tiny_params(params, lambda p: add_variant(p, "classification_losses", "mse"))
     mse = config.study_configs(config.load(written), "classification_losses", "mse")[0][1]
     for workers in ("1", "2"):
         done = train_stage(processed, params, tmp_path / workers, workers)

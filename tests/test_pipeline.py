@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import shutil
 import signal
 import subprocess
@@ -18,11 +19,12 @@ import yaml
 
 from stages.catalog.datasets import DATASETS
 from tests.conftest import clone_reproduced, dvc, run, subprocess_env, train_command
+from tests.reproduce import reads_log
 from tests.tiny import PARAMS, TINY_VARY
 
 pytestmark = pytest.mark.e2e
 
-ADDED = ("optimizers", next(v for v in PARAMS["studies"]["optimizers"]["vary"]
+ADDED = ("optimizers", next(v for v in PARAMS["studies"]["optimizers"]["variants"]
                             if v not in TINY_VARY["optimizers"] and v not in ("sgd", "batch_gd")))
 
 
@@ -58,13 +60,16 @@ def test_every_study_has_summary_findings_and_curves(reproduced, study):
                     "grad_norm_first_over_last", "dead_fraction", "saturated_fraction", "weight_sparsity",
                     "noise_ratio", "noise_scale"):
             assert key in entry, key
-    baseline = found[f"{spec['baseline']}/{conditions[0]}" if conditions[0] else spec["baseline"]]
+    base = PARAMS["report"]["studies"][study]["baseline"]
+    baseline = found[f"{base}/{conditions[0]}" if conditions[0] else base]
     assert baseline["p_vs_baseline"] is None and baseline["verdict"] is None
     others = [e for e in found.values() if e is not baseline and e["paired_seeds"]]
     assert all(e["verdict"] in ("better", "worse", "equivalent", "not resolved") for e in others)
     for condition in conditions:
         curve = (reproduced / "reports" / study / "curves" / condition / "val_loss.tsv").read_text().splitlines()
-        assert curve[0].split("\t") == ["epoch", *TINY_VARY[study]] and len(curve) == 4  # epochs 0..2
+        assert curve[0].split("\t") == ["epoch", "variant", "val_loss"]
+        assert [row.split("\t")[:2] for row in curve[1:]] == [[str(epoch), variant] for variant in TINY_VARY[study]
+                                                               for epoch in range(3)]  # epochs 0..2, long
     if "learning_rate" in spec["set"].get("sweep", {}):
         assert "best_learning_rate" in next(iter(found.values()))
     findings = json.loads((reproduced / "reports" / study / "findings.json").read_text())
@@ -106,13 +111,13 @@ def test_plots_show_writes_html_with_every_study(reproduced, tmp_path):
 def test_metrics_show_lists_each_study_by_its_headline_numbers_only(reproduced):
     shown = json.loads(dvc("metrics", "show", "--json", cwd=reproduced).stdout)
     files = next(iter(shown.values()))["data"]
-    for study, spec in PARAMS["studies"].items():
+    for study in PARAMS["studies"]:
         assert f"reports/{study}/summary.json" not in files  # every diagnostic stays a plain output
         numbers = files[f"reports/{study}/headline.json"]["data"]
         keys = {key for entry in numbers.values() for key in entry}
         assert {"test_metric", "test_low", "test_high"} <= keys and keys <= {
             "val_metric", "test_metric", "test_low", "test_high", "generalization_gap", "p_adjusted",
-            *spec["headline"]}, study
+            *PARAMS["report"]["studies"][study]["headline"]}, study
 
 
 def test_pipeline_timing_covers_every_stage_and_splits_training_from_overhead(reproduced):
@@ -162,7 +167,7 @@ def test_training_is_byte_identical_on_rerun(reproduced, tmp_path):
     """One retrain of a variant, on one worker, gives the bytes the reproduced repo's own run wrote: the same params
     and seeds give the same metrics and histories (tests/test_parallel.py compares worker counts on purpose)."""
     study, variant = "classification_losses", TINY_VARY["classification_losses"][0]
-    result = run(train_command(study, variant, Path("data/processed/breast_cancer"), tmp_path), reproduced,
+    result = run(train_command(study, variant, Path("data/processed"), tmp_path), reproduced,
                  TRAIN_WORKERS="1")
     assert result.returncode == 0, result.stderr
     committed = reproduced / "reports" / study / "runs" / variant
@@ -226,8 +231,9 @@ def test_the_matrix_splits_across_machines_through_the_run_cache(reproduced, tmp
 def test_adding_a_variant_runs_only_that_variant(reproduced_clone):
     repo = reproduced_clone
     study, added = ADDED
-    vary = ",".join(TINY_VARY[study] + [added])
-    result = dvc("exp", "run", "-S", f"studies.{study}.vary=[{vary}]", cwd=repo)
+    overrides = {key: value for key, value in PARAMS["studies"][study]["variants"][added].items() if key != "sweep"}
+    entry = "{" + ", ".join(f"{key}: {value}" for key, value in overrides.items()) + "}"
+    result = dvc("exp", "run", "-S", f"+studies.{study}.variants.{added}={entry}", cwd=repo)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     ran = [line for line in result.stdout.splitlines() if line.startswith("Running stage")]
     assert ran == ["Running stage 'validate':", f"Running stage 'train_{study}@{added}':",
@@ -236,6 +242,29 @@ def test_adding_a_variant_runs_only_that_variant(reproduced_clone):
     assert added in summary(repo, study)
     diff = dvc("metrics", "diff", "--json", cwd=repo)
     assert f"{added}.val_metric" in diff.stdout
+
+
+def stale_stages(repo: Path) -> set[str]:
+    """The stages `dvc status` lists as changed."""
+    result = dvc("status", "--json", cwd=repo)
+    assert result.returncode == 0, result.stderr
+    return set(json.loads(result.stdout))
+
+
+def test_a_params_edit_makes_exactly_the_stages_that_read_it_stale(reproduced_clone):
+    """One variant's entry re-runs that variant's train stage, its study's evaluate stage (it reads the variant
+    names) and the report and timing views, no other variant; a report threshold re-runs the evaluate stages."""
+    repo = reproduced_clone
+    study, variant = "optimizers", TINY_VARY["optimizers"][-1]
+    original = (repo / "params.yaml").read_text()
+    params = yaml.safe_load(original)
+    params["studies"][study]["variants"][variant]["sweep"] = {"learning_rate": [0.02]}
+    (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    assert stale_stages(repo) == {"validate", f"train_{study}@{variant}", f"evaluate_{study}", "report", "timing"}
+    params = yaml.safe_load(original)
+    params["report"]["overfit_gap"] = 0.1
+    (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    assert stale_stages(repo) == {"validate", "report", *(f"evaluate_{s}" for s in PARAMS["studies"])}
 
 
 def test_bad_param_stops_dvc_before_any_output_is_touched(reproduced_clone):
@@ -322,10 +351,10 @@ def test_plots_draw_offline_with_a_line_per_variant(reproduced, tmp_path):
     assert len(divs) >= 2 * len(PARAMS["studies"])
     for plot_id, content in divs.items():
         assert "<svg" in content and "role-mark" in content, f"{plot_id} drew nothing"
-    vary = yaml.safe_load((reproduced / "params.yaml").read_text())["studies"]["optimizers"]["vary"]
+    variants = list(yaml.safe_load((reproduced / "params.yaml").read_text())["studies"]["optimizers"]["variants"])
     lines = len(re.findall(r'aria-roledescription="line mark"', divs["optimizers_val_loss"]))
-    assert lines == len(vary)  # one colored, labeled line per variant
-    for variant in vary:
+    assert lines == len(variants)  # one colored, labeled line per variant
+    for variant in variants:
         assert f">{variant}</text>" in divs["optimizers_val_loss"]  # in the legend
 
 
@@ -379,3 +408,39 @@ def test_a_retrain_with_the_same_results_reruns_nothing_downstream(reproduced_cl
     assert forced.returncode == 0, forced.stdout[-2000:] + forced.stderr[-2000:]
     stale = json.loads(dvc("status", "--json", cwd=repo).stdout or "{}")
     assert set(stale) == {"timing"}, stale
+
+
+def covers(declared: str, read: str) -> bool:
+    """A declared params key covers a read of itself or of anything inside it."""
+    return read == declared or read.startswith(declared + ".")
+
+
+def test_each_stage_declares_exactly_the_params_it_reads(reproduced):
+    """Every params key a stage read while the reproduced repo was built (recorded through the config objects,
+    stages/config/recording.py) is covered by its dvc.yaml `params:`, and every key listed there is read: an edit
+    re-runs exactly the stages it can change, as tests/test_structure.py holds the code deps to the imports. A key
+    some runs of a command read only when their data call for it (a threshold for a failure that one study shows)
+    counts as read when any stage running that command read it."""
+    from dvc.repo import Repo
+
+    records = [json.loads(line) for line in reads_log(reproduced).read_text().splitlines()]
+    reads = {(Path(r["argv"][0]).with_suffix("").name, tuple(r["argv"][1:])): set(r["reads"]) for r in records}
+    unread: dict[str, dict[str, list[str]]] = {}  # command -> declared key -> the stages that never read it
+    read_somewhere: dict[str, set[str]] = {}
+    for stage in Repo(str(reproduced)).index.stages:
+        _, _, module, *args = shlex.split(stage.cmd)
+        read = reads.pop((module.rsplit(".", 1)[-1], tuple(args)))
+        if any(str(dep.def_path) == "params.yaml" and not hasattr(dep, "params") for dep in stage.deps):
+            continue  # validate reads all of params.yaml, and lists it whole
+        declared = [key for dep in stage.deps if hasattr(dep, "params") for key in dep.params]
+        uncovered = sorted(key for key in read if not any(covers(d, key) for d in declared))
+        assert not uncovered, f"{stage.addressing}: reads {uncovered}, which its dvc.yaml params: do not list"
+        for key in declared:
+            if any(covers(key, r) for r in read):
+                read_somewhere.setdefault(module, set()).add(key)
+            else:
+                unread.setdefault(module, {}).setdefault(key, []).append(stage.addressing)
+    assert not reads, f"stages that ran but are not in dvc.yaml: {sorted(reads)}"
+    never = {key: stages for module, keys in unread.items() for key, stages in keys.items()
+             if key not in read_somewhere.get(module, set())}
+    assert not never, f"params listed but never read: {never}"

@@ -38,3 +38,26 @@ def test_training_time_is_summed_over_conditions_and_overhead_is_the_rest(tmp_pa
                                                      "overhead_seconds": 3.0}
     text = pipeline_timing.table(result)
     assert "| train_optimizers | 1 | 9.0 | 4.0 | 5.0 |" in text and "1.2 s" in text
+
+
+def test_a_stage_window_splits_into_dvc_before_the_command_the_command_and_dvc_after():
+    lines = [(1.0, "Running stage 'validate':"), (1.5, "> python -m stages.validate --stamp data/params.ok"),
+             (2.0, "Updating lock file 'dvc.lock'"), (2.75, "Stage 'download@digits' didn't change, skipping"),
+             (3.0, "Running stage 'train_optimizers@adam':"), (3.25, "> python -m stages.train --study optimizers"),
+             (9.0, "Updating lock file 'dvc.lock'")]
+    phases = pipeline_timing.stage_phases(lines, end=10.0)
+    assert phases == {"validate": {"dvc_before_seconds": 0.5, "command_seconds": 0.5, "dvc_after_seconds": 0.75},
+                      "train_optimizers@adam": {"dvc_before_seconds": 0.25, "command_seconds": 5.75,
+                                                "dvc_after_seconds": 1.0}}  # a skipped stage has no command
+    assert pipeline_timing.stage_modules(lines) == ["stages.validate", "stages.train", "keras"]
+    result = pipeline_timing.summarize(0.5, pipeline_timing.stage_walls(lines, 0.5, 10.0)[1], {}, total=9.5)
+    pipeline_timing.add_phases(result, phases, {"python": 0.1, "stages.train": 0.4})
+    result["noop_repro_seconds"] = 1.0
+    assert result["dvc_seconds"] == 3.0 and result["command_seconds"] == 6.25  # 0.5 before the first stage
+    assert "Of the overhead, 3 s was DVC's own work" in pipeline_timing.table(result)
+    assert "python 0.1, train 0.4." in pipeline_timing.table(result)
+
+
+def test_import_times_are_measured_in_fresh_interpreters():
+    seconds = pipeline_timing.import_seconds(["json"], runs=1)
+    assert set(seconds) == {"python", "json"} and 0 < seconds["python"] <= seconds["json"] + 0.5

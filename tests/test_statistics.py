@@ -115,15 +115,22 @@ def entry(**values) -> dict:
     return {**base, **values}
 
 
+def study(name: str) -> tuple:
+    """The study's config and its report settings, as the verdict functions take them."""
+    return PARAMS.studies[name], PARAMS.report.studies[name]
+
+
 def test_vanishing_and_dead_units_are_flagged_by_threshold():
     cfg = report_config(vanishing_ratio=0.01, dead_fraction=0.3)
     summary = {"sigmoid/deep": entry(grad_norm_first_over_last_init=1e-5, val_metric=0.1),
                "relu/deep": entry(grad_norm_first_over_last_init=0.5, dead_fraction=0.6)}
-    text = "\n".join(verdicts.deep_nets(summary, cfg, {}, PARAMS.studies["activations"]))
+    text = "\n".join(verdicts.deep_nets(summary, cfg, {}, PARAMS.studies["activations"],
+                                            PARAMS.report.studies["activations"]))
     assert "Vanishing gradients at initialization (first/last hidden layer gradient norm below 0.01): sigmoid/deep" in text
     assert "Dead ReLU units (share above 0.3, symmetric layers left out): relu/deep (0.6)" in text
     symmetric = {"zeros/relu": entry(symmetric_layers_init=10, dead_fraction_init=None)}
-    zeros = "\n".join(verdicts.deep_nets(symmetric, cfg, {}, PARAMS.studies["activations"]))
+    zeros = "\n".join(verdicts.deep_nets(symmetric, cfg, {}, PARAMS.studies["activations"],
+                                            PARAMS.report.studies["activations"]))
     assert "Symmetric layers at initialization (every unit identical, so none can specialize: not the same as " \
            "dead): zeros/relu (10 layers)" in zeros and "Dead ReLU units (share above 0.3, symmetric layers " \
            "left out): none" in zeros
@@ -136,15 +143,15 @@ def test_optimizer_verdict_tests_kingma_and_ba_on_the_training_loss_only():
     faster = entry(train_loss_auc=0.05, verdict="better", diff_vs_baseline=-0.05, diff_low=-0.07, diff_high=-0.03,
                    p_adjusted=0.01, **on_loss)
     lines = verdicts.optimizers({"adam": faster, "minibatch_sgd": entry(train_loss_auc=0.1, verdict=None, **on_loss)},
-                                cfg, {}, PARAMS.studies["optimizers"])
+                                cfg, {}, *study("optimizers"))
     assert "lowest mean **adam**" in lines[0] and "Faster than minibatch_sgd after Holm's correction: adam." in lines[0]
     assert "claim that adam lowers the training cost fastest: supported against the baseline" in lines[0]
     unresolved = verdicts.optimizers({"adam": entry(train_loss_auc=0.05, **on_loss),
                                       "minibatch_sgd": entry(train_loss_auc=0.1, verdict=None, **on_loss)},
-                                     cfg, {}, PARAMS.studies["optimizers"])
+                                     cfg, {}, *study("optimizers"))
     assert "No optimizer is resolved faster" in unresolved[0] and "not resolved against the baseline" in unresolved[0]
     on_accuracy = verdicts.optimizers({"adam": entry(), "minibatch_sgd": entry(verdict=None)}, cfg, {},
-                                      PARAMS.studies["optimizers"])
+                                      *study("optimizers"))
     assert not any("Kingma" in line for line in on_accuracy)  # chosen on validation accuracy: no test of the claim
 
 
@@ -163,12 +170,12 @@ def test_general_verdict_words_each_comparison_as_its_test_supports():
 
 def test_verdicts_find_their_variants_through_roles_not_names():
     """A study whose params give the roles to other variant names gets the same verdicts."""
-    spec = PARAMS.studies["optimizers"].model_copy(update={"roles": {"claimed_fastest": ["adam_v2"],
-                                                                     "adaptive": ["adam_v2"]}})
+    plan = PARAMS.report.studies["optimizers"].model_copy(update={"roles": {"claimed_fastest": ["adam_v2"],
+                                                                            "adaptive": ["adam_v2"]}})
     on_loss = dict(compared_on="train_loss_auc", train_loss_epoch_1=0.5, train_loss_auc_low=0.0, train_loss_auc_high=1.0)
     summary = {"adam_v2": entry(train_loss_auc=0.01, lr_good_range_decades=1.0, lr_good_range_at_edge=True, **on_loss),
                "sgd_plain": entry(train_loss_auc=0.2, lr_good_range_decades=0.5, lr_good_range_at_edge=False, **on_loss)}
-    lines = verdicts.optimizers(summary, report_config(), {}, spec)
+    lines = verdicts.optimizers(summary, report_config(), {}, PARAMS.studies["optimizers"], plan)
     assert "**adam_v2**" in lines[0] and "claim that adam_v2 lowers the training cost fastest" in lines[0]
     ranges = next(line for line in lines if line.startswith("Range of learning rates"))
     assert "adam_v2 ≥1, sgd_plain 0.5 (≥: the range reaches an end of the grid" in ranges
@@ -177,15 +184,16 @@ def test_verdicts_find_their_variants_through_roles_not_names():
 
 
 def test_a_role_whose_variant_was_not_trained_is_reported_not_dropped():
-    spec = PARAMS.studies["optimizers"]
     summary = {"minibatch_sgd": entry(train_loss=0.2), "sgd": entry(train_loss=0.1)}  # no adam, no adaptive method
-    text = "\n".join(verdicts.optimizers(summary, report_config(), {}, spec))
+    text = "\n".join(verdicts.optimizers(summary, report_config(), {}, *study("optimizers")))
     assert "No verdict on the `claimed_fastest` role: adam was not trained in this run." in text
     assert "No verdict on the `adaptive` role: adagrad, rmsprop, adam were not trained in this run." in text
-    cures = PARAMS.studies["initializers"]
-    lines = verdicts.initializers({"normal_large_clipped/relu": entry()}, report_config(), {}, cures)
+    lines = verdicts.initializers({"normal_large_clipped/relu": entry()}, report_config(), {}, *study("initializers"))
     assert "relu: no verdict on the cure normal_large_clipped for normal_large: normal_large was not trained" \
         in "\n".join(lines)
+    lines = verdicts.initializers({"normal_large/relu": entry()}, report_config(), {}, *study("initializers"))
+    assert "relu: no verdict on the cure normal_large_clipped for normal_large: normal_large_clipped was not " \
+           "trained" in "\n".join(lines)  # an experiment that left the clipped variant out
 
 
 def test_diverged_runs_never_reach_the_final_diagnostics():

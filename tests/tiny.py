@@ -16,8 +16,10 @@ SEEDS, EPOCHS, PROBE = [0, 1], 2, 64
 
 
 def tiny_vary(params: dict = PARAMS) -> dict[str, list[str]]:
-    """Two variants per study: its baseline and the first other one."""
-    return {name: [spec["baseline"], next(v for v in spec["vary"] if v != spec["baseline"])]
+    """Two variants per study, in params order: its baseline and the first other one."""
+    baselines = {name: plan["baseline"] for name, plan in params["report"]["studies"].items()}
+    return {name: [v for v in spec["variants"] if v == baselines[name] or
+                   v == next(o for o in spec["variants"] if o != baselines[name])]
             for name, spec in params["studies"].items()}
 
 
@@ -43,12 +45,19 @@ def tiny(params: dict) -> dict:
                                  probe_epochs=[0, EPOCHS])
     vary = tiny_vary(params)
     for name, spec in params["studies"].items():
-        spec["vary"] = vary[name]
+        spec["variants"] = {variant: spec["variants"][variant] for variant in vary[name]}
         spec["set"].update(epochs=EPOCHS, probe_size=PROBE)
         # a variant's or condition's own schedule wins over set: shrink those too
         for overrides in [spec["set"], *spec["conditions"].values(), *spec["variants"].values()]:
             _shrink(overrides)
     return params
+
+
+def add_variant(params: dict, study: str, variant: str) -> None:
+    """Add one of the repo's variants of `study` to tiny `params`, shrunk like the rest."""
+    overrides = copy.deepcopy(PARAMS["studies"][study]["variants"][variant])
+    _shrink(overrides)
+    params["studies"][study]["variants"][variant] = overrides
 
 
 def write_tiny_params(folder: Path, edit: Callable[[dict], None] | None = None) -> Path:

@@ -7,15 +7,15 @@ from pathlib import Path
 from stages.analysis import study_summary
 from stages.common import atomic
 from stages.common.errors import DataError
-from stages.common.tables import write_tsv
-from stages.config import Params, get_study
+from stages.analysis.tables import write_tsv
+from stages.config import Params, get_study, study_report
 
 
 def load_timings(params: Params, study: str, timings: Path) -> dict[str, dict[str, dict]]:
     """{condition: {variant: timing.json}} of a study's train stages, in params order."""
     spec = get_study(params, study)
     return {condition: {variant: json.loads((timings / variant / condition / "timing.json").read_text())
-                        for variant in spec.vary} for condition in list(spec.conditions) or [""]}
+                        for variant in spec.variants} for condition in list(spec.conditions) or [""]}
 
 
 def load_study(params: Params, study: str, runs: Path) -> dict[str, dict[str, dict]]:
@@ -23,7 +23,7 @@ def load_study(params: Params, study: str, runs: Path) -> dict[str, dict[str, di
     spec = get_study(params, study)
     conditions = list(spec.conditions) or [""]
     loaded: dict[str, dict[str, dict]] = {condition: {} for condition in conditions}
-    for variant in spec.vary:
+    for variant in spec.variants:
         for condition in conditions:
             folder = runs / variant / condition
             if not (folder / "metrics.json").is_file():
@@ -44,22 +44,22 @@ def headline(summary: dict[str, dict], own: list[str]) -> dict[str, dict]:
 
 def evaluate(params: Params, study: str, runs: Path, out: Path) -> dict:
     """Write the study's summary, findings and curves; return the summary."""
-    spec = get_study(params, study)
+    plan = study_report(params, study)
     loaded = load_study(params, study, runs)
     summary, findings = {}, {}
     with atomic.staged_dir(out / "curves") as curves:
         for condition, variants in loaded.items():
-            for name, result in study_summary.summarize_study(variants, spec.baseline, params.report).items():
+            for name, result in study_summary.summarize_study(variants, plan.baseline, params.report).items():
                 summary[f"{name}/{condition}" if condition else name] = result
-            findings[condition or "all"] = {"baseline": spec.baseline,
+            findings[condition or "all"] = {"baseline": plan.baseline,
                                             "noise_slope": study_summary.noise_slope(variants)}
-            for file, (header, rows) in study_summary.wide_curves(variants).items():
+            for file, (header, rows) in study_summary.long_curves(variants).items():
                 write_tsv(curves / condition / file, header, rows)
             write_tsv(curves / condition / "by_step.tsv", *study_summary.step_curves(variants))
-        cures = study_summary.compare_cures(loaded, spec.cures, params.report)
+        cures = study_summary.compare_cures(loaded, plan.cures, params.report)
         study_summary.adjust(summary, params.report, cures)
         findings["cures"] = cures
         atomic.write_json(out / "summary.json", summary)
-        atomic.write_json(out / "headline.json", headline(summary, spec.headline))
+        atomic.write_json(out / "headline.json", headline(summary, plan.headline))
         atomic.write_json(out / "findings.json", findings)
     return summary

@@ -173,7 +173,7 @@ def learning_rate_findings(metrics: dict, tolerance: float) -> dict:
 
 
 def summarize_study(variants: dict[str, dict], baseline: str, report: ReportConfig) -> dict:
-    """{variant: entry} for one condition's variants (in `vary` order)."""
+    """{variant: entry} for one condition's variants (in params order)."""
     return {name: entry(variant, variants[baseline] if name != baseline else None, report)
             for name, variant in variants.items()}
 
@@ -291,30 +291,29 @@ def verdict(e: dict, alpha: float, margin: float | None) -> str:
 
 
 
-def wide_curves(variants: dict[str, dict]) -> dict[str, tuple[list[str], list[list]]]:
-    """Tables keyed by file name: (header, rows), one column per variant where the x axis is shared."""
+def long_curves(variants: dict[str, dict]) -> dict[str, tuple[list[str], list[list]]]:
+    """Tables keyed by file name: (header, rows), one row per variant and x value that the variant has (so a plot
+    draws a variant only where it was trained, and `dvc plots diff` shows the variants of both sides)."""
     tables: dict[str, tuple[list[str], list[list]]] = {}
-    names = list(variants)
-    mean = {name: {key: replicates.mean_curve(histories(v), key) for key in ("train_loss", "val_loss", "val_metric")}
-            for name, v in variants.items()}
     for key in ("train_loss", "val_loss", "val_metric"):
-        epochs = sorted({p[0] for name in names for p in mean[name][key]})
-        rows = [[epoch] + [_at(mean[name][key], epoch) for name in names] for epoch in epochs]
-        tables[f"{key}.tsv"] = (["epoch", *names], rows)
+        tables[f"{key}.tsv"] = (["epoch", "variant", key],
+                                [[epoch, name, value] for name, v in variants.items()
+                                 for epoch, value, _ in replicates.mean_curve(histories(v), key)])
     for when, label in (("init", "grad_norm_init.tsv"), ("final", "grad_norm_final.tsv")):
-        per_variant = {name: (v["metrics"].get("preact_grad_norm_init" if when == "init" else "preact_grad_norm")
-                              or []) for name, v in variants.items()}
-        depth = max(len(norms) for norms in per_variant.values())
-        tables[label] = (["layer", *names], [[layer + 1] + [per_variant[n][layer] if layer < len(per_variant[n])
-                                                            else None for n in names] for layer in range(depth)])
-    rates = sorted({p["setting"]["learning_rate"] for v in variants.values() for p in v["metrics"]["points"]
-                    if "learning_rate" in p["setting"]})
+        key = "preact_grad_norm_init" if when == "init" else "preact_grad_norm"
+        tables[label] = (["layer", "variant", "grad_norm"],
+                         [[layer, name, norm] for name, v in variants.items()
+                          for layer, norm in enumerate(v["metrics"].get(key) or [], 1) if norm is not None])
+    rates = {p["setting"]["learning_rate"] for v in variants.values() for p in v["metrics"]["points"]
+             if "learning_rate" in p["setting"]}
     if len(rates) >= 2:
         for key in ("val_loss", "train_loss"):
-            by_rate = {name: {p["setting"].get("learning_rate"): p.get(key) for p in v["metrics"]["points"]}
-                       for name, v in variants.items()}
-            tables[f"lr_{key}.tsv"] = (["learning_rate", *names],
-                                       [[rate] + [by_rate[n].get(rate) for n in names] for rate in rates])
+            tables[f"lr_{key}.tsv"] = (["learning_rate", "variant", key],
+                                       [[p["setting"]["learning_rate"], name, p.get(key)]
+                                        for name, v in variants.items()
+                                        for p in sorted(v["metrics"]["points"],
+                                                        key=lambda p: p["setting"].get("learning_rate", 0))
+                                        if "learning_rate" in p["setting"]])
     tables["final.tsv"] = (["variant", *FINAL_COLUMNS],
                            [[name] + [v["metrics"].get(key) for key in FINAL_COLUMNS] for name, v in variants.items()])
     return tables

@@ -2,10 +2,10 @@
 from stages.config.loading import load, parse, read_yaml
 from stages.config.messages import key_path
 from stages.config.schema import (PARAMS_FILE, SWEEPABLE, ConceptRow, DataConfig, FoundationsConfig, Params,
-                                  ReportConfig, StudyConfig, TrainConfig)
+                                  ReportConfig, StudyConfig, StudyReport, TrainConfig)
 from stages.config.studies import (check_experiment, check_roles, get_study, representation_config, study_configs,
-                                   with_changes)
+                                   study_report, with_changes)
 
 __all__ = ["PARAMS_FILE", "SWEEPABLE", "ConceptRow", "DataConfig", "FoundationsConfig", "Params", "ReportConfig",
-           "StudyConfig", "TrainConfig", "check_experiment", "get_study", "key_path", "load", "parse", "read_yaml",
-           "representation_config", "study_configs", "with_changes", "check_roles"]
+           "StudyConfig", "StudyReport", "TrainConfig", "check_experiment", "check_roles", "get_study", "key_path",
+           "load", "parse", "read_yaml", "representation_config", "study_configs", "study_report", "with_changes"]

@@ -11,15 +11,28 @@ from pydantic import ValidationError
 from stages.common.errors import ParamsError
 from stages.common.registry import not_one_of
 from stages.config.messages import describe, kind_of
+from stages.config.recording import watch
 from stages.config.schema import FINDINGS, PARAMS_FILE, ConceptRow, Params
-from stages.config.studies import (check_experiment, check_roles, could_train, representation_config,
-                                   study_configs)
+from stages.config.studies import check_experiment, check_name, check_study, representation_config
 
 
 class _Loader(yaml.SafeLoader):
     """YAML 1.1 reads `1e-3` as a string; read it as a float, as YAML 1.2 (and DVC) do."""
 
 
+def _unique_keys(loader: _Loader, node: yaml.MappingNode) -> dict:
+    """A mapping whose keys are unique: YAML would silently keep the last of two `adam:` variants."""
+    seen = set()
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node)
+        if key in seen:
+            mark = key_node.start_mark
+            raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", mark)
+        seen.add(key)
+    return loader.construct_mapping(node)
+
+
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _unique_keys)
 _Loader.add_implicit_resolver(
     "tag:yaml.org,2002:float",
     re.compile(r"""^[-+]?(?:[0-9][0-9_]*\.[0-9_]*(?:[eE][-+]?[0-9]+)?|\.[0-9_]+(?:[eE][-+]?[0-9]+)?
@@ -52,19 +65,25 @@ def check_concept(params: Params, row: ConceptRow, where: str) -> None:
     if row.study == "foundations":
         raise ParamsError(f"{where}.shows: {row.shows!r}: foundations shows findings only; allowed: "
                           + ", ".join(f"finding:{f}" for f in FINDINGS))
-    spec = params.studies[row.study]
-    if row.shows in spec.cures:
+    plan, spec = params.report.studies[row.study], params.studies[row.study]
+    if row.shows in plan.cures:
         return
     variant, _, condition = row.shows.partition("/")
-    if not could_train(params, spec, variant) or (condition and condition not in spec.conditions):
-        raise ParamsError(f"{where}.shows: {row.shows!r} is neither a cure of studies.{row.study} "
-                          f"({', '.join(spec.cures) or 'none'}) nor one of its variants[/conditions]")
+    check_name(variant, spec.variants, f"{where}.shows", f"a variant of studies.{row.study}, or one of its cures: "
+               f"{', '.join(plan.cures) or 'none'}")
+    if condition and condition not in spec.conditions:  # conditions are the study's design: never left out
+        raise ParamsError(f"{where}.shows: {not_one_of(condition, spec.conditions)} (a condition of "
+                          f"studies.{row.study})")
+    if spec.conditions and not condition:
+        raise ParamsError(f"{where}.shows: {row.shows!r} names no condition; studies.{row.study} trains each "
+                          f"variant under {', '.join(spec.conditions)}: write {variant}/<condition>")
 
 
 def load(path: Path | str = PARAMS_FILE) -> Params:
-    """Load and validate params.yaml; raise ParamsError with one line per problem."""
+    """Load and validate params.yaml; raise ParamsError with one line per problem. Under STAGES_PARAMS_LOG the
+    keys read from the result are recorded (stages/config/recording.py)."""
     path = Path(path)
-    return parse(read_yaml(path), source=str(path))
+    return watch(parse(read_yaml(path), source=str(path)))
 
 
 def parse(raw: Any, source: str = str(PARAMS_FILE)) -> Params:
@@ -77,11 +96,13 @@ def parse(raw: Any, source: str = str(PARAMS_FILE)) -> Params:
         lines = [f"{source}: {describe(e)}" for e in error.errors()]
         raise ParamsError("\n".join(lines)) from None
     check_experiment(params.defaults, "defaults", params.data, source)
+    extra = [name for name in params.report.studies if name not in params.studies]
+    if extra:
+        raise ParamsError(f"{source}: report.studies.{extra[0]}: {not_one_of(extra[0], params.studies)} "
+                          "(a study under studies:)")
     for name in params.studies:
-        for variant in params.studies[name].vary:
-            study_configs(params, name, variant, source)
-        check_roles(params, name, source)
+        check_study(params, name, source)
     for index, row in enumerate(params.report.concepts):
         check_concept(params, row, f"{source}: report.concepts[{index}]")
-    representation_config(params, source)
+    check_experiment(representation_config(params, source), "foundations.representation", params.data, source)
     return params

@@ -24,7 +24,7 @@ def describe(error: dict, root: type[BaseModel] | None = None) -> str:
         return f"{path}: required key is missing"
     message = error["msg"].removeprefix("Value error, ")
     if kind != "value_error":
-        message = re.sub(r"^(Input|List) should|,? after validation.*$", lambda m: "must" if m[1] else "", message)
+        message = re.sub(r"^(Input|List|Dictionary) should|,? after validation.*$", lambda m: "must" if m[1] else "", message)
         message = f"{value!r}: {message}"
     return f"{path}: {message}"
 

@@ -139,18 +139,21 @@ STUDY_QUANTITIES = ("train_loss", "train_loss_auc", "train_loss_epoch_1", "best_
 
 
 class StudyConfig(Frozen):
-    """One controlled study: variants that change one factor of the defaults, under each condition."""
+    """One controlled study: its variants, each a set of changes to the defaults, trained under each condition."""
 
-    # Every key is required, empty or null where unused: the train stages declare each as a DVC param.
+    # Every key is required, empty where unused. A train stage declares its own variant's key and the study-wide
+    # ones as DVC params, so editing one variant retrains that variant alone.
     question: str  # what the study answers; heads its section of the report
     dataset: DatasetName
-    factor: str | None  # the defaults key a plain variant sets to its own name
-    vary: Annotated[list[Name], Field(min_length=1), AfterValidator(unique)]  # the DVC matrix axis
-    baseline: Name  # the variant every other one is tested against
     set: Overrides  # study-wide changes to the defaults (may include sweep)
-    variants: dict[Name, Overrides]  # variants that change more than the factor
     conditions: dict[Name, Overrides]  # every variant is trained under each (e.g. shallow, deep)
-    # What variants stand for in the study's own verdicts, so that no verdict names a variant in code:
+    variants: Annotated[dict[Name, Overrides], Field(min_length=1)]  # the DVC matrix axis, in report order
+
+
+class StudyReport(Frozen):
+    """What a study's report compares (report.studies.<study>): so that no verdict names a variant in code."""
+
+    baseline: Name  # the variant every other one is tested against
     roles: dict[Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")], Annotated[list[Name], Field(min_length=1)]]
     # a variant that should repair a failure -> the variant that shows it; `variant/condition` pins a condition
     cures: dict[Case, Case]
@@ -187,6 +190,7 @@ class ReportConfig(Frozen):
     saturated_fraction: Annotated[float, Field(gt=0, le=1)]  # share of saturated units that is a failure
     overfit_gap: Annotated[float, Field(ge=0)]  # train minus validation metric that is overfitting
     backprop_tolerance: PositiveFloat  # largest gap between the engine's and the NumPy reference's gradients
+    studies: dict[Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")], StudyReport]  # one per study
     concepts: list[ConceptRow]  # the concept table at the top of the report, in order
 
 

@@ -1,6 +1,9 @@
 """Study merging: defaults <- study set <- variant <- condition, each layer checked and named on error."""
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
+
 from pydantic import ValidationError
 
 from stages.catalog.datasets import DATASETS
@@ -9,7 +12,7 @@ from stages.catalog.tasks import TASKS
 from stages.common.errors import ParamsError
 from stages.common.registry import not_one_of
 from stages.config.messages import describe
-from stages.config.schema import PARAMS_FILE, DataConfig, Params, StudyConfig, TrainConfig
+from stages.config.schema import PARAMS_FILE, DataConfig, Params, StudyConfig, StudyReport, TrainConfig
 
 
 def representation_config(params: Params, source: str = str(PARAMS_FILE)) -> TrainConfig:
@@ -18,7 +21,6 @@ def representation_config(params: Params, source: str = str(PARAMS_FILE)) -> Tra
     if "dataset" in spec.representation:
         raise ParamsError(f"{source}: {where}.dataset: the probed dataset is defaults.dataset; set it there")
     cfg = TrainConfig.model_validate(_merge(params.defaults.model_dump(), spec.representation, where, source))
-    check_experiment(cfg, where, params.data, source)
     if DATASETS.get(cfg.dataset).task != "multiclass":
         raise ParamsError(f"{source}: {where}.dataset: {cfg.dataset!r} is not a multiclass dataset; the probes "
                           "and the calibration need one")
@@ -37,38 +39,40 @@ def get_study(params: Params, study: str, source: str = str(PARAMS_FILE)) -> Stu
     return params.studies[study]
 
 
+def study_report(params: Params, study: str) -> StudyReport:
+    """What the study's report compares: report.studies.<study>."""
+    return params.report.studies[study]
+
+
 def study_configs(params: Params, study: str, variant: str,
                   source: str = str(PARAMS_FILE)) -> list[tuple[str, TrainConfig]]:
     """(condition, config) for one variant of a study: defaults <- study set <- variant <- condition.
-    A study without conditions has one, named ''."""
+    A study without conditions has one, named ''. Reads only what the variant's train stage declares."""
     spec = get_study(params, study, source)
     where = f"studies.{study}"
-    if spec.baseline not in spec.vary:
-        raise ParamsError(f"{source}: {where}.baseline: {spec.baseline!r} is not one of the varied: "
-                          f"{', '.join(spec.vary)}")
-    if variant not in spec.vary:
-        raise ParamsError(f"{source}: {where}.vary: has no variant {variant!r}; it has {', '.join(spec.vary)}")
-    if spec.factor is not None and spec.factor not in TrainConfig.model_fields:
-        raise ParamsError(f"{source}: {where}.factor: {not_one_of(spec.factor, TrainConfig.model_fields)}")
+    if variant not in spec.variants:
+        raise ParamsError(f"{source}: {where}.variants: has no variant {variant!r}; "
+                          f"it has {', '.join(spec.variants)}")
+    merged = _merge(params.defaults.model_dump(), {"dataset": spec.dataset, **spec.set}, f"{where}.set", source)
+    merged = _merge(merged, spec.variants[variant], f"{where}.variants.{variant}", source)
+    return [(condition, TrainConfig.model_validate(_merge(merged, overrides, f"{where}.conditions.{condition}"
+                                                          if condition else where, source)))
+            for condition, overrides in (spec.conditions or {"": {}}).items()]
+
+
+def check_study(params: Params, study: str, source: str = str(PARAMS_FILE)) -> None:
+    """Every variant of the study merges into a valid experiment, and its report settings name what it trains."""
+    spec = get_study(params, study, source)
+    where = f"studies.{study}"
     for key, layer in (("set", spec.set), *((f"variants.{n}", o) for n, o in spec.variants.items()),
                        *((f"conditions.{n}", o) for n, o in spec.conditions.items())):
         if "dataset" in layer:
             raise ParamsError(f"{source}: {where}.{key}.dataset: set the study's data with {where}.dataset")
-    merged = _merge(params.defaults.model_dump(), {"dataset": spec.dataset, **spec.set}, f"{where}.set", source)
-    if variant in spec.variants:
-        merged = _merge(merged, spec.variants[variant], f"{where}.variants.{variant}", source)
-    elif spec.factor is None:
-        raise ParamsError(f"{source}: {where}.variants: has no entry {variant!r} and the study names no factor")
-    else:
-        merged = _merge(merged, {spec.factor: variant}, f"{where}.vary[{spec.vary.index(variant)}]", source,
-                        exact=True)
-    configs = []
-    for condition, overrides in (spec.conditions or {"": {}}).items():
-        path = f"{where}.conditions.{condition}" if condition else where
-        cfg = TrainConfig.model_validate(_merge(merged, overrides, path, source))
-        check_experiment(cfg, path, params.data, source)
-        configs.append((condition, cfg))
-    return configs
+    for variant in spec.variants:
+        for condition, cfg in study_configs(params, study, variant, source):
+            path = f"{where}.conditions.{condition}" if condition else f"{where}.variants.{variant}"
+            check_experiment(cfg, path, params.data, source)
+    check_roles(params, study, source)
 
 
 # Bytes per weight while training: float32 weights, their gradients and up to two optimizer slots (Adam's moments).
@@ -93,34 +97,41 @@ def with_changes(base: TrainConfig, **changes) -> TrainConfig:
 
 
 def check_roles(params: Params, study: str, source: str = str(PARAMS_FILE)) -> None:
-    """Every variant a role or cure names is one the study could train: in `vary`, in `variants`, or a value of
-    its factor (so a variant left out of an experiment's `vary` is fine, a misspelled one is not)."""
+    """report.studies.<study> names variants and conditions of the study. The baseline must be trained; a role or
+    cure may name one an experiment left out (`-S '~studies.optimizers.variants.sgd'`), but not a misspelling."""
     spec = get_study(params, study, source)
-    where = f"studies.{study}"
-    named = [(f"{where}.roles.{role}[{i}]", name) for role, names in spec.roles.items() for i, name in enumerate(names)]
-    for cure, failure in spec.cures.items():
+    where = f"report.studies.{study}"
+    if study not in params.report.studies:
+        raise ParamsError(f"{source}: report.studies: has no entry {study!r}; every study under studies: needs one "
+                          "(its baseline, roles, cures and headline)")
+    plan = params.report.studies[study]
+    if plan.baseline not in spec.variants:
+        raise ParamsError(f"{source}: {where}.baseline: {not_one_of(plan.baseline, spec.variants)} "
+                          f"(the variants of studies.{study})")
+    named = [(f"{where}.roles.{role}[{i}]", name) for role, names in plan.roles.items() for i, name in enumerate(names)]
+    for cure, failure in plan.cures.items():
         for case in (cure, failure):
             name, _, condition = case.partition("/")
             named.append((f"{where}.cures.{cure}", name))
-            if condition and condition not in spec.conditions:
-                raise ParamsError(f"{source}: {where}.cures.{cure}: "
-                                  f"{not_one_of(condition, dict.fromkeys(spec.conditions))} (a condition)")
+            if condition and condition not in spec.conditions:  # conditions are the study's design: never left out
+                raise ParamsError(f"{source}: {where}.cures.{cure}: {not_one_of(condition, spec.conditions)} "
+                                  "(a condition)")
     for path, name in named:
-        if not could_train(params, spec, name):
-            raise ParamsError(f"{source}: {path}: {not_one_of(name, dict.fromkeys([*spec.vary, *spec.variants]))}")
+        check_name(name, spec.variants, f"{source}: {path}", "a variant")
 
 
-def could_train(params: Params, spec: StudyConfig, name: str) -> bool:
-    """True when `name` is a variant the study could train: in `vary`, in `variants`, or a value of its factor."""
-    if name in spec.vary or name in spec.variants:
-        return True
-    if spec.factor is None:
-        return False
-    try:
-        TrainConfig.model_validate({**params.defaults.model_dump(), spec.factor: name})
-        return True
-    except ValidationError:
-        return False
+def check_name(name: str, known: Iterable[str], where: str, kind: str) -> None:
+    """A name that is not among `known` but close to one of them is a misspelling: a ParamsError with the
+    did-you-mean. A name far from all of them is one this experiment left out, and fine."""
+    known = list(known)
+    if name not in known and difflib.get_close_matches(name, known, n=1, cutoff=CLOSE):
+        raise ParamsError(f"{where}: {not_one_of(name, known)} ({kind})")
+
+
+# How alike a name must be to a known one to count as its misspelling (difflib's ratio): rmsprops/rmsprop is 0.93,
+# while names of different variants stay below (mse/mae 0.67, normal_large/normal_large_clipped 0.75,
+# dropout/l2_dropout 0.82; tests/test_config.py leaves out each variant in turn).
+CLOSE = 0.85
 
 
 def _merge(base: dict, overrides: dict, path: str, source: str, exact: bool = False) -> dict:

@@ -184,7 +184,7 @@ def table(params: Params, reports: Path) -> list[str]:
         if row.shows.startswith("finding:"):
             name = row.shows.removeprefix("finding:")
             made = [FINDINGS.get(name)(findings if name in FROM_FINDINGS else summary, params.report)]
-        elif row.shows in params.studies[row.study].cures:
+        elif row.shows in params.report.studies[row.study].cures:
             made = cure_rows(row, summary, findings, params.report)
         else:
             made = variant_rows(row, summary, findings, params.report)

@@ -8,7 +8,7 @@ from pathlib import Path
 from stages.analysis import study_summary
 from stages.analysis.evaluation import load_study
 from stages.common import atomic
-from stages.config import Params, StudyConfig
+from stages.config import Params, StudyConfig, study_report
 from stages.reporting import concepts, figures, verdicts
 from stages.reporting.verdicts import fmt, interval
 
@@ -105,7 +105,7 @@ def study_section(number: int, study: str, spec: StudyConfig, reports: Path, run
         entries = {name: summary[key] for name, key in keys.items()}
         if condition:
             lines += [f"### {condition}", ""]
-        lines += table(entries, spec.baseline) + [""]
+        lines += table(entries, study_report(params, study).baseline) + [""]
         if any(e.get("born_dead_runs") or e.get("collapsed_runs") or e.get("top_saturation_peak") is not None
                for e in entries.values()):
             lines += ["| variant | failure signs of the chosen runs |", "|---|---|"]
@@ -114,13 +114,13 @@ def study_section(number: int, study: str, spec: StudyConfig, reports: Path, run
             lines += [f"![{file}](figures/{file})", "", f"*How to read:* {HOW_TO_READ[kind]}", ""]
     lines += extra_figures(study, summary, spec, folder)
     lines += ["**Verdicts**", ""] + [f"- {v}" for v in verdicts.verdicts(study, summary, params.report, findings,
-                                                                           spec)] + [""]
+                                                                           spec, study_report(params, study))] + [""]
     return lines
 
 
 def extra_figures(study: str, summary: dict, spec: StudyConfig, folder: Path) -> list[str]:
     """Figures that compare across conditions: gap bars, robust-loss bars, capacity lines."""
-    names = list(spec.vary)
+    names = list(spec.variants)
     if study == "regularization":
         rows = [(key, e["generalization_gap"], None) for key, e in summary.items()]
         figures.bars(rows, folder / "regularization_gap.png", "train minus validation accuracy", names)

@@ -17,7 +17,7 @@ PALETTE = plt.get_cmap("tab10").colors
 
 
 def colors(names: list[str]) -> dict[str, tuple]:
-    """A fixed color per variant, by its position in the study's `vary` list."""
+    """A fixed color per variant, by its position among the study's variants."""
     return {name: PALETTE[i % len(PALETTE)] for i, name in enumerate(names)}
 
 

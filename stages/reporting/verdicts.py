@@ -7,7 +7,7 @@ from collections.abc import Callable
 from stages.analysis.study_summary import margin_key
 from stages.catalog.tasks import by_metric
 from stages.common.registry import Registry
-from stages.config import ReportConfig, StudyConfig
+from stages.config import ReportConfig, StudyConfig, StudyReport
 
 Summary = dict[str, dict]  # "variant" or "variant/condition" -> entry
 
@@ -30,9 +30,9 @@ def split(summary: Summary) -> dict[str, Summary]:
     return groups
 
 
-def in_role(spec: StudyConfig, role: str, entries: Summary) -> tuple[list[str], str | None]:
+def in_role(plan: StudyReport, role: str, entries: Summary) -> tuple[list[str], str | None]:
     """The variants params.yaml gives `role` that were trained, and a sentence naming those that were not."""
-    names = spec.roles.get(role, [])
+    names = plan.roles.get(role, [])
     if not names:
         return [], f"No verdict on the `{role}` role: params.yaml gives it no variant."
     missing = [name for name in names if name not in entries]
@@ -89,18 +89,19 @@ def general(summary: Summary, cfg: ReportConfig, baseline: str) -> list[str]:
     return lines
 
 
-def optimizers(summary: Summary, cfg: ReportConfig, findings: dict, spec: StudyConfig) -> list[str]:
+def optimizers(summary: Summary, cfg: ReportConfig, findings: dict, spec: StudyConfig,
+               plan: StudyReport) -> list[str]:
     entries = split(summary)[""]
     lines = []
-    claimed, note = in_role(spec, "claimed_fastest", entries)
+    claimed, note = in_role(plan, "claimed_fastest", entries)
     if all(e.get("compared_on") == "train_loss_auc" for e in entries.values()):
         auc = {n: e["train_loss_auc"] for n, e in entries.items() if e.get("train_loss_auc") is not None}
         lowest = min(auc, key=auc.get)
         resolved = [n for n, e in entries.items() if e.get("verdict") == "better"]
         line = (f"Training speed, each optimizer at the learning rate that minimized its own mean training loss "
                 f"over the epochs (area under the curve): lowest mean **{lowest}** ({fmt(auc[lowest])}). "
-                + (f"Faster than {spec.baseline} after Holm's correction: {', '.join(resolved)}."
-                   if resolved else f"No optimizer is resolved faster than {spec.baseline} with these seeds."))
+                + (f"Faster than {plan.baseline} after Holm's correction: {', '.join(resolved)}."
+                   if resolved else f"No optimizer is resolved faster than {plan.baseline} with these seeds."))
         if claimed and claimed[0] in entries:
             e = entries[claimed[0]]
             line += (f" Kingma & Ba's claim that {claimed[0]} lowers the training cost fastest: "
@@ -127,7 +128,7 @@ def optimizers(summary: Summary, cfg: ReportConfig, findings: dict, spec: StudyC
                      + (" (as Wilson et al. report, tuned rates differ by orders of magnitude)." if spread >= 1
                         else " (less than the orders of magnitude Wilson et al. report)."))
     widths = {n: e["lr_good_range_decades"] for n, e in entries.items() if e.get("lr_good_range_decades") is not None}
-    adaptive_names, note = in_role(spec, "adaptive", entries)
+    adaptive_names, note = in_role(plan, "adaptive", entries)
     adaptive = [n for n in widths if n in adaptive_names]
     plain = [n for n in widths if n not in adaptive_names]
 
@@ -157,7 +158,8 @@ def good_ranges(entries: Summary) -> str:
     return text
 
 
-def gradient_noise(summary: Summary, cfg: ReportConfig, findings: dict, spec: StudyConfig) -> list[str]:
+def gradient_noise(summary: Summary, cfg: ReportConfig, findings: dict, spec: StudyConfig,
+                   plan: StudyReport) -> list[str]:
     slope = findings.get("all", {}).get("noise_slope")
     lines = []
     if slope and slope.get("slope") is not None and slope.get("low") is not None:
@@ -199,7 +201,8 @@ def _flags(summary: Summary, cfg: ReportConfig) -> dict[str, list[str]]:
     return flags
 
 
-def deep_nets(summary: Summary, cfg: ReportConfig, findings: dict, spec: StudyConfig) -> list[str]:
+def deep_nets(summary: Summary, cfg: ReportConfig, findings: dict, spec: StudyConfig,
+              plan: StudyReport) -> list[str]:
     """Activations and initializers: vanishing, exploding, saturated and dead, by threshold."""
     flags = _flags(summary, cfg)
     text = {
@@ -220,9 +223,10 @@ def deep_nets(summary: Summary, cfg: ReportConfig, findings: dict, spec: StudyCo
     return lines
 
 
-def regression_losses(summary: Summary, cfg: ReportConfig, findings: dict, spec: StudyConfig) -> list[str]:
+def regression_losses(summary: Summary, cfg: ReportConfig, findings: dict, spec: StudyConfig,
+                      plan: StudyReport) -> list[str]:
     lines = []
-    base = spec.baseline
+    base = plan.baseline
     for condition, entries in split(summary).items():
         reference = entries.get(base, {}).get("test_metric")
         robust = {n: e for n, e in entries.items() if n != base and e["test_metric"] is not None}
@@ -241,19 +245,20 @@ def regression_losses(summary: Summary, cfg: ReportConfig, findings: dict, spec:
     return lines
 
 
-def regularization(summary: Summary, cfg: ReportConfig, findings: dict, spec: StudyConfig) -> list[str]:
+def regularization(summary: Summary, cfg: ReportConfig, findings: dict, spec: StudyConfig,
+                   plan: StudyReport) -> list[str]:
     lines, notes = [], set()
     for condition, entries in split(summary).items():
         where = f"{condition}: " if condition else ""
-        base = entries.get(spec.baseline, {}).get("generalization_gap")
+        base = entries.get(plan.baseline, {}).get("generalization_gap")
         if base:
             closed = {n: 1 - e["generalization_gap"] / base for n, e in entries.items()
-                      if n != spec.baseline and e.get("generalization_gap") is not None}
+                      if n != plan.baseline and e.get("generalization_gap") is not None}
             lines.append(f"{where}unregularized gap between train and validation accuracy: {fmt(base)}"
                          + (" (overfitting)" if base > cfg.overfit_gap else "") + ". Share of it closed: "
                          + ", ".join(f"{n} {fmt(100 * c, 2)}%" for n, c in closed.items())
                          + " (descriptive; the test accuracy comparisons are in the table).")
-        (l1_names, l1_note), (l2_names, l2_note) = in_role(spec, "l1_penalty", entries), in_role(spec, "l2_penalty", entries)
+        (l1_names, l1_note), (l2_names, l2_note) = in_role(plan, "l1_penalty", entries), in_role(plan, "l2_penalty", entries)
         notes.update(note for note in (l1_note, l2_note) if note)
         if l1_names and l2_names:
             l1, l2 = entries[l1_names[0]].get("weight_sparsity"), entries[l2_names[0]].get("weight_sparsity")
@@ -265,7 +270,8 @@ def regularization(summary: Summary, cfg: ReportConfig, findings: dict, spec: St
     return lines + sorted(notes)
 
 
-def capacity(summary: Summary, cfg: ReportConfig, findings: dict, spec: StudyConfig) -> list[str]:
+def capacity(summary: Summary, cfg: ReportConfig, findings: dict, spec: StudyConfig,
+             plan: StudyReport) -> list[str]:
     lines = []
     for condition, entries in split(summary).items():
         over = [n for n, e in entries.items() if (e.get("generalization_gap") or 0) > cfg.overfit_gap]
@@ -281,7 +287,7 @@ def capacity(summary: Summary, cfg: ReportConfig, findings: dict, spec: StudyCon
                              f"{fmt(100 * fits[best], 3)}% of the noisy training labels (a net that learned only the "
                              f"true classes would fit about {fmt(100 * (1 - share), 2)}%); its validation accuracy "
                              f"on clean labels: {fmt(entries[best].get('val_metric'))}.")
-    largest, note = in_role(spec, "largest", summary_variants(summary))
+    largest, note = in_role(plan, "largest", summary_variants(summary))
     clean = {c: entries for c, entries in split(summary).items() if not spec.conditions.get(c, {}).get("label_noise")}
     if largest and clean:
         smallest_gap = [c for c, entries in clean.items() if entries[largest[0]].get("generalization_gap") is not None
@@ -294,11 +300,12 @@ def capacity(summary: Summary, cfg: ReportConfig, findings: dict, spec: StudyCon
     return lines + ([note] if note else [])
 
 
-def initializers(summary: Summary, cfg: ReportConfig, findings: dict, spec: StudyConfig) -> list[str]:
+def initializers(summary: Summary, cfg: ReportConfig, findings: dict, spec: StudyConfig,
+                 plan: StudyReport) -> list[str]:
     """Deep-net flags, then the cures: proper scaling against the failure controls, and clipping."""
-    lines = deep_nets(summary, cfg, findings, spec)
+    lines = deep_nets(summary, cfg, findings, spec, plan)
     for condition, entries in split(summary).items():
-        glorot, he = in_role(spec, "glorot", entries)[0], in_role(spec, "he", entries)[0]
+        glorot, he = in_role(plan, "glorot", entries)[0], in_role(plan, "he", entries)[0]
         activation = spec.conditions.get(condition, {}).get("activation", spec.set.get("activation"))
         if glorot and he:
             g, h = entries[glorot[0]], entries[he[0]]
@@ -308,8 +315,7 @@ def initializers(summary: Summary, cfg: ReportConfig, findings: dict, spec: Stud
                 line += (" He et al. saw plain ReLU nets stall with Glorot-style scaling only at about 30 layers "
                          "(at 22 both trained); the init_at_depth study trains 30.")
             lines.append(line)
-        clipping = {cure: failure for cure, failure in spec.cures.items()
-                    if spec.variants.get(cure, {}).get("global_clipnorm")}  # the cures that clip the gradient
+        clipping = {cure: failure for cure, failure in plan.cures.items() if cure in plan.roles.get("clipped", [])}
         for cure, failure in clipping.items():
             raw, clipped = entries.get(failure), entries.get(cure)
             if not (raw and clipped):
@@ -323,7 +329,7 @@ def initializers(summary: Summary, cfg: ReportConfig, findings: dict, spec: Stud
                             "The cure stops the divergence but does not repair the scale of the weights."
                             if clipped["diverged_runs"] < raw["diverged_runs"]
                             else "The cure did not prevent divergence here."))
-    notes = {note for role in ("glorot", "he") if (note := in_role(spec, role, summary_variants(summary))[1])}
+    notes = {note for role in ("glorot", "he") if (note := in_role(plan, role, summary_variants(summary))[1])}
     return lines + sorted(notes)
 
 
@@ -332,17 +338,18 @@ def summary_variants(summary: Summary) -> Summary:
     return {key.partition("/")[0]: entry for key, entry in summary.items()}
 
 
-VERDICTS: Registry[Callable[[Summary, ReportConfig, dict, StudyConfig], list[str]]] = Registry("study", {
+VERDICTS: Registry[Callable[[Summary, ReportConfig, dict, StudyConfig, StudyReport], list[str]]] = Registry("study", {
     "optimizers": optimizers, "gradient_noise": gradient_noise, "activations": deep_nets,
     "initializers": initializers, "regression_losses": regression_losses, "regularization": regularization,
     "capacity": capacity,
 })
 
 
-def verdicts(study: str, summary: Summary, cfg: ReportConfig, findings: dict, spec: StudyConfig) -> list[str]:
+def verdicts(study: str, summary: Summary, cfg: ReportConfig, findings: dict, spec: StudyConfig,
+             plan: StudyReport) -> list[str]:
     """The study's own verdicts (where it has any), its cures, and the general ones."""
-    own = VERDICTS.get(study)(summary, cfg, findings, spec) if study in VERDICTS else []
-    return own + cures(findings.get("cures", {}), cfg) + general(summary, cfg, spec.baseline)
+    own = VERDICTS.get(study)(summary, cfg, findings, spec, plan) if study in VERDICTS else []
+    return own + cures(findings.get("cures", {}), cfg) + general(summary, cfg, plan.baseline)
 
 
 def cure_effect(e: dict, cfg: ReportConfig) -> str:

@@ -207,7 +207,7 @@ def train_stage_memory(processed: Path, params_dir: Path = REPO) -> float:
     parent twice."""
     with tempfile.TemporaryDirectory() as tmp:
         child = subprocess.Popen([sys.executable, "-m", "stages.train", "--study", "optimizers", "--variant", "adam",
-                                  "--data", str(processed), "--models", f"{tmp}/m", "--out", f"{tmp}/r",
+                                  "--data", str(processed.parent), "--models", f"{tmp}/m", "--out", f"{tmp}/r",
                                   "--timing", f"{tmp}/t"], cwd=params_dir,
                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                  env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2",

@@ -1,7 +1,8 @@
 """Time the pipeline (not a DVC stage): run `dvc repro`, then a no-op `dvc repro`, and report each stage's
 wall time, its in-process training time and the overhead (wall minus training).
 
-    python -m stages.tools.pipeline_timing [--force | --noop-only] [--out reports/pipeline_timing.json] [--readme README.md]
+    python -m stages.tools.pipeline_timing [--force | --noop-only] [--no-imports] [--out reports/pipeline_timing.json]
+        [--readme README.md]
 """
 from __future__ import annotations
 
@@ -40,6 +41,44 @@ def stage_walls(lines: Iterable[tuple[float, str]], start: float, end: float) ->
     if not windows:
         return end - start, {}
     return windows[0][1] - start, {name: stop - begin for name, begin, stop in windows}
+
+
+def stage_phases(lines: list[tuple[float, str]], end: float) -> dict[str, dict[str, float]]:
+    """Per stage that ran: DVC's seconds before its command ("> ..." line: checking and removing outputs), the
+    command's seconds (to "Updating lock file"), and DVC's seconds after it (lock rewrite, caching, up to the next
+    stage's first line)."""
+    phases = {}
+    for name, begin, stop in stage_windows(lines, end):
+        inside = [(stamp, line) for stamp, line in lines if begin <= stamp < stop]
+        launched = next((stamp for stamp, line in inside if line.startswith("> ")), None)
+        locked = next((stamp for stamp, line in inside if line.startswith("Updating lock file")), None)
+        if launched is not None and locked is not None:
+            phases[name] = {"dvc_before_seconds": round(launched - begin, 2),
+                            "command_seconds": round(locked - launched, 2),
+                            "dvc_after_seconds": round(stop - locked, 2)}
+    return phases
+
+
+def import_seconds(modules: Iterable[str], runs: int = 3) -> dict[str, float]:
+    """Seconds to start Python and import each module (best of `runs`, fresh interpreters), beside a bare start:
+    the share of a stage's overhead that is imports."""
+    def best(code: str) -> float:
+        times = []
+        for _ in range(runs):
+            begin = time.perf_counter()
+            subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
+            times.append(time.perf_counter() - begin)
+        return round(min(times), 2)
+
+    return {"python": best("pass"), **{module: best(f"import {module}") for module in modules}}
+
+
+def stage_modules(lines: Iterable[tuple[float, str]]) -> list[str]:
+    """The `python -m` modules DVC ran, in first-run order, and keras (the train and foundations stages import it
+    once their params are valid)."""
+    launched = (re.match(r"^> python3? -m ([\w.]+)", line) for _, line in lines)
+    found = dict.fromkeys(match.group(1) for match in launched if match)
+    return [*found, "keras"]
 
 
 def train_totals(reports: Path) -> dict[str, dict]:
@@ -96,12 +135,27 @@ def summarize(before_first: float, walls: dict[str, float], training: dict[str, 
             "groups": groups, "stages": stages}
 
 
+def add_phases(result: dict, phases: dict[str, dict[str, float]], imports: dict[str, float]) -> None:
+    """Name the overhead: each stage's DVC and command seconds, their totals, and the import times."""
+    for name, split in phases.items():
+        result["stages"][name].update(split)
+    result["dvc_seconds"] = round(result["dvc_before_first_stage_seconds"] + sum(
+        split["dvc_before_seconds"] + split["dvc_after_seconds"] for split in phases.values()), 2)
+    result["command_seconds"] = round(sum(split["command_seconds"] for split in phases.values()), 2)
+    result["import_seconds"] = imports
+
+
 def table(result: dict) -> str:
     """The README's Markdown table of one timed run."""
     lines = [f"Measured by `python -m stages.tools.pipeline_timing`: `dvc repro` took {result['total_seconds']:.0f} s, "
              f"of which {result['training_seconds']:.0f} s was training inside the stages and "
              f"{result['overhead_seconds']:.0f} s overhead (process start, imports, tracing, data loading, "
              f"writing outputs, DVC's own work); a no-op `dvc repro` then took {result['noop_repro_seconds']:.1f} s.",
+             *([f"Of the overhead, {result['dvc_seconds']:.0f} s was DVC's own work before and after each command "
+                f"(checking, removing outputs, rewriting dvc.lock, caching), the rest inside the commands. Starting "
+                "Python and importing each stage module took (s): " + ", ".join(
+                    f"{module.removeprefix('stages.')} {seconds:.1f}" for module, seconds in
+                    result["import_seconds"].items()) + "."] if result.get("import_seconds") else []),
              "", "| stages | count | wall (s) | training (s) | overhead (s) |", "|---|---|---|---|---|"]
     for name, group in sorted(result["groups"].items(), key=lambda item: -item[1]["wall_seconds"]):
         lines.append(f"| {name} | {group['stages']} | {group['wall_seconds']:.1f} | {group['training_seconds']:.1f} "
@@ -114,6 +168,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--force", action="store_true", help="rerun every stage (`dvc repro --force`)")
     parser.add_argument("--out", type=Path, default=Path("reports/pipeline_timing.json"))
     parser.add_argument("--readme", type=Path)
+    parser.add_argument("--no-imports", action="store_true", help="skip timing the stage modules' imports")
     parser.add_argument("--noop-only", action="store_true", help="time only the no-op `dvc repro`, keeping the "
                         "stage timings already in OUT")
     args = parser.parse_args(argv)
@@ -123,6 +178,7 @@ def main(argv: list[str] | None = None) -> None:
         start, end, lines = timed_repro(["--force"] if args.force else [])
         before_first, walls = stage_walls(lines, start, end)
         result = summarize(before_first, walls, training_seconds(Path("reports")), end - start)
+        add_phases(result, stage_phases(lines, end), {} if args.no_imports else import_seconds(stage_modules(lines)))
     noop_start, noop_end, _ = timed_repro([], echo=False)
     result["noop_repro_seconds"] = round(noop_end - noop_start, 2)
     publish(result, args.out, table(result), args.readme, README_START, README_END)
