@@ -98,13 +98,17 @@ def write_reports(runs: list, chosen_runs: list, summary: dict, folder: Path) ->
     # `dvc exp run` refused to start (DVCLive 3.49, dvclive/live.py: end -> ensure_dir_is_tracked).
     with tempfile.TemporaryDirectory(prefix="dvclive-") as scratch:
         with Live(scratch, dvcyaml=False, save_dvc_exp=False, report=None) as live:
-            for epoch in range(max(len(r.history) for r in chosen_runs)):
-                for name, curve in curves.items():
-                    point = next((p for p in curve if p[0] == epoch), None)
-                    if point is not None:
-                        live.log_metric(name, point[1])
-                        live.log_metric(f"{name}_std", point[2])
-                live.next_step()
+            epochs = max(len(r.history) for r in chosen_runs)
+            points = {name: {p[0]: p for p in curve} for name, curve in curves.items()}
+            for epoch in range(epochs):
+                # Setting the step, where next_step() would also rewrite metrics.json after every epoch (a second
+                # per 120 epochs): the training is over, so only the final summary is worth writing.
+                live.step = epoch
+                for name, by_epoch in points.items():
+                    if epoch in by_epoch:
+                        live.log_metric(name, by_epoch[epoch][1])
+                        live.log_metric(f"{name}_std", by_epoch[epoch][2])
+            live.step = epochs  # as after the last next_step(): metrics.json's "step" counts the epochs logged
             live.summary.clear()
             live.summary.update(summary)
         shutil.copytree(scratch, folder, dirs_exist_ok=True)
