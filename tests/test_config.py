@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 import copy
+import json
+import os
+import subprocess
 import sys
 
 import pytest
@@ -288,3 +291,19 @@ def test_hidden_layers_too_big_for_this_machine_are_a_params_error():
     with pytest.raises(ParamsError, match=r"defaults.hidden: \[65536, 65536, 65536\] needs about \d+ GiB for weights, "
                                           r"gradients and optimizer state; this machine has \d+ GiB"):
         config.parse(with_change("defaults.hidden", [65536, 65536, 65536]))
+
+
+def test_a_stage_records_exactly_the_params_keys_it_reads(tmp_path):
+    """With STAGES_PARAMS_LOG set, config.load() returns params that note each key read after loading: a leaf, a
+    whole object dumped (defaults), a mapping's keys listed (conditions) or one entry looked up (a variant)."""
+    log = tmp_path / "reads.jsonl"
+    code = ("from stages import config; p = config.load(); p.report.overfit_gap; "
+            "p.report.equivalence_margin.get('accuracy'); config.study_configs(p, 'optimizers', 'adam')")
+    subprocess.run([sys.executable, "-c", code], cwd=REPO, check=True, env={**os.environ, "STAGES_PARAMS_LOG": str(log),
+                   "PYTHONPATH": str(REPO)})
+    (record,) = [json.loads(line) for line in log.read_text().splitlines()]
+    assert record["reads"] == ["defaults", "report.equivalence_margin.accuracy", "report.overfit_gap",
+                               "studies.optimizers.conditions", "studies.optimizers.dataset",
+                               "studies.optimizers.set", "studies.optimizers.set.seeds",
+                               "studies.optimizers.set.select_on", "studies.optimizers.set.sweep",
+                               "studies.optimizers.variants.adam"]
