@@ -10,8 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from stages.tools.workspace import commit, copy_repo
 from stages.config.recording import LOG_VARIABLE
+from stages.tools.workspace import commit, copy_repo
 from tests.tiny import write_tiny_params
 
 

@@ -311,9 +311,9 @@ def long_curves(variants: dict[str, dict]) -> dict[str, tuple[list[str], list[li
             tables[f"lr_{key}.tsv"] = (["learning_rate", "variant", key],
                                        [[p["setting"]["learning_rate"], name, p.get(key)]
                                         for name, v in variants.items()
-                                        for p in sorted(v["metrics"]["points"],
-                                                        key=lambda p: p["setting"].get("learning_rate", 0))
-                                        if "learning_rate" in p["setting"]])
+                                        for p in sorted((p for p in v["metrics"]["points"]
+                                                         if "learning_rate" in p["setting"]),
+                                                        key=lambda p: p["setting"]["learning_rate"])])
     tables["final.tsv"] = (["variant", *FINAL_COLUMNS],
                            [[name] + [v["metrics"].get(key) for key in FINAL_COLUMNS] for name, v in variants.items()])
     return tables

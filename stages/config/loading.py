@@ -13,7 +13,8 @@ from stages.common.registry import not_one_of
 from stages.config.messages import describe, kind_of
 from stages.config.recording import watch
 from stages.config.schema import FINDINGS, PARAMS_FILE, ConceptRow, Params
-from stages.config.studies import check_experiment, check_name, check_study, representation_config
+from stages.config.studies import (check_condition, check_experiment, check_name, check_study,
+                                   representation_config)
 
 
 class _Loader(yaml.SafeLoader):
@@ -71,9 +72,7 @@ def check_concept(params: Params, row: ConceptRow, where: str) -> None:
     variant, _, condition = row.shows.partition("/")
     check_name(variant, spec.variants, f"{where}.shows", f"a variant of studies.{row.study}, or one of its cures: "
                f"{', '.join(plan.cures) or 'none'}")
-    if condition and condition not in spec.conditions:  # conditions are the study's design: never left out
-        raise ParamsError(f"{where}.shows: {not_one_of(condition, spec.conditions)} (a condition of "
-                          f"studies.{row.study})")
+    check_condition(condition, spec, f"{where}.shows", f"a condition of studies.{row.study}")
     if spec.conditions and not condition:
         raise ParamsError(f"{where}.shows: {row.shows!r} names no condition; studies.{row.study} trains each "
                           f"variant under {', '.join(spec.conditions)}: write {variant}/<condition>")

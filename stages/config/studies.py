@@ -113,11 +113,15 @@ def check_roles(params: Params, study: str, source: str = str(PARAMS_FILE)) -> N
         for case in (cure, failure):
             name, _, condition = case.partition("/")
             named.append((f"{where}.cures.{cure}", name))
-            if condition and condition not in spec.conditions:  # conditions are the study's design: never left out
-                raise ParamsError(f"{source}: {where}.cures.{cure}: {not_one_of(condition, spec.conditions)} "
-                                  "(a condition)")
+            check_condition(condition, spec, f"{source}: {where}.cures.{cure}", "a condition")
     for path, name in named:
         check_name(name, spec.variants, f"{source}: {path}", "a variant")
+
+
+def check_condition(condition: str, spec: StudyConfig, where: str, kind: str) -> None:
+    """A condition named after `variant/` is one of the study's: conditions are its design, never left out."""
+    if condition and condition not in spec.conditions:
+        raise ParamsError(f"{where}: {not_one_of(condition, spec.conditions)} ({kind})")
 
 
 def check_name(name: str, known: Iterable[str], where: str, kind: str) -> None:
@@ -134,17 +138,13 @@ def check_name(name: str, known: Iterable[str], where: str, kind: str) -> None:
 CLOSE = 0.85
 
 
-def _merge(base: dict, overrides: dict, path: str, source: str, exact: bool = False) -> dict:
+def _merge(base: dict, overrides: dict, path: str, source: str) -> dict:
     """Overrides over a valid TrainConfig dict; a bad key or value is named under `path`."""
     merged = {**base, **overrides}
     try:
         TrainConfig.model_validate(merged)
     except ValidationError as error:
-        first = error.errors()[0]
-        described = describe(first, root=TrainConfig)
-        if exact:  # the override is a single value written at `path` itself
-            raise ParamsError(f"{source}: {path}: {described.split(': ', 1)[1]}") from None
-        raise ParamsError(f"{source}: {path}.{described}") from None
+        raise ParamsError(f"{source}: {path}.{describe(error.errors()[0], root=TrainConfig)}") from None
     return merged
 
 

@@ -99,13 +99,14 @@ def study_section(number: int, study: str, spec: StudyConfig, reports: Path, run
     """The Markdown of one study: question, tables, figures with a how-to-read line, verdicts."""
     summary = json.loads((reports / study / "summary.json").read_text())
     findings = json.loads((reports / study / "findings.json").read_text())
+    plan = study_report(params, study)
     lines = [f"## {number}. {study.replace('_', ' ').capitalize()}", "", f"> {spec.question.strip()}", ""]
     for condition, variants in runs.items():
         keys = {name: f"{name}/{condition}" if condition else name for name in variants}
         entries = {name: summary[key] for name, key in keys.items()}
         if condition:
             lines += [f"### {condition}", ""]
-        lines += table(entries, study_report(params, study).baseline) + [""]
+        lines += table(entries, plan.baseline) + [""]
         if any(e.get("born_dead_runs") or e.get("collapsed_runs") or e.get("top_saturation_peak") is not None
                for e in entries.values()):
             lines += ["| variant | failure signs of the chosen runs |", "|---|---|"]
@@ -114,7 +115,7 @@ def study_section(number: int, study: str, spec: StudyConfig, reports: Path, run
             lines += [f"![{file}](figures/{file})", "", f"*How to read:* {HOW_TO_READ[kind]}", ""]
     lines += extra_figures(study, summary, spec, folder)
     lines += ["**Verdicts**", ""] + [f"- {v}" for v in verdicts.verdicts(study, summary, params.report, findings,
-                                                                           spec, study_report(params, study))] + [""]
+                                                                           spec, plan)] + [""]
     return lines
 
 
