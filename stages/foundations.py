@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import time
 from pathlib import Path
 
 import numpy as np
@@ -21,13 +22,17 @@ def load_sets(folder: Path) -> dict[str, dict[str, np.ndarray]]:
 
 
 def foundations(params: config.Params, synthetic: Path, data: Path, out: Path) -> dict:
-    """Run everything and write OUT/summary.json, OUT/curves/*.tsv and OUT/figures/*.png."""
+    """Run everything and write OUT/summary.json, OUT/curves/*.tsv, OUT/figures/*.png and OUT/timing.json."""
     from stages.basics.probing import probe_layers  # imports TensorFlow: only once params are known to be valid
 
     spec, cfg = params.foundations, config.representation_config(params)
     sets = load_sets(synthetic)
+    started = time.perf_counter()
     summary, fitted = foundations_models.linear_models(spec, sets, cfg.seeds)
     probe_summary, curves, projections = probe_layers(spec, cfg, data)
+    # Fitting the perceptrons, neurons and MLPs, the probed net and its layers' linear probes: this stage's training,
+    # kept apart from summary.json (it differs on every run) for pipeline_timing.
+    timing = {"training_seconds": round(time.perf_counter() - started, 4)}
     summary.update(probe_summary)
     summary.update(foundations_models.probe_gains(summary, params.report))
     with atomic.staged_dir(out / "curves") as curve_dir, atomic.staged_dir(out / "figures") as figure_dir:
@@ -37,6 +42,7 @@ def foundations(params: config.Params, synthetic: Path, data: Path, out: Path) -
                   [[b["confidence"], b["accuracy"], b["count"]] for b in curves["bins"]])
         foundations_figures.draw(spec, sets, fitted, curves, projections, figure_dir)
         atomic.write_json(out / "summary.json", summary)
+    atomic.write_json(out / "timing.json", timing)
     return summary
 
 
@@ -44,7 +50,8 @@ def foundations(params: config.Params, synthetic: Path, data: Path, out: Path) -
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, epilog=(
         "Reads params.yaml (foundations, defaults), SYNTHETIC/*.npz and DATA/{train,val,test}.npz. Writes "
-        "OUT/summary.json, OUT/curves/{probe_accuracy,reliability}.tsv and OUT/figures/*.png."))
+        "OUT/summary.json, OUT/curves/{probe_accuracy,reliability}.tsv, OUT/figures/*.png and OUT/timing.json "
+        "(seconds spent fitting models)."))
     parser.add_argument("--synthetic", type=Path, required=True, help="folder written by synthesize")
     parser.add_argument("--data", type=Path, required=True, help="the probed dataset's data/processed folder")
     parser.add_argument("--out", type=Path, required=True)

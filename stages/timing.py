@@ -3,27 +3,43 @@ the report, since they differ on every run."""
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 
-from stages import config
 from stages.analysis import study_summary
-from stages.analysis.evaluation import load_study, load_timings
 from stages.common import atomic
 from stages.common.errors import stage_entry
 from stages.analysis.tables import write_tsv
 from stages.reporting import figures
 
 
-def timing_views(params: config.Params, reports: Path, out: Path) -> int:
+def evaluated(reports: Path) -> dict[str, dict[str, list[str]]]:
+    """{study: {condition: [variant, ...]}} as each study's evaluate stage last compared them (its summary.json
+    keys are `variant` or `variant/condition`): what was trained, read without params, so that an edit to
+    params.yaml does not make this stage stale before the training it draws has changed."""
+    studies = {}
+    for summary in sorted(reports.glob("*/summary.json")):
+        if (summary.parent / "timing").is_dir():
+            conditions: dict[str, list[str]] = {}
+            for key in json.loads(summary.read_text()):
+                variant, _, condition = key.partition("/")
+                conditions.setdefault(condition, []).append(variant)
+            studies[summary.parent.name] = conditions
+    return studies
+
+
+def timing_views(reports: Path, out: Path) -> int:
     """Write OUT/<study>/[<condition>/]by_time.tsv and OUT/figures/<study>[_<condition>]_by_time.png; return the
     number of conditions drawn."""
     drawn = 0
     with atomic.staged_dir(out) as folder:
-        for study in params.studies:
-            runs = load_study(params, study, reports / study / "runs")
-            timings = load_timings(params, study, reports / study / "timing")
-            for condition, variants in runs.items():
-                header, rows = study_summary.time_curves(variants, timings[condition])
+        for study, conditions in evaluated(reports).items():
+            for condition, names in conditions.items():
+                variants = {name: study_summary.load_variant(reports / study / "runs" / name / condition)
+                            for name in names}
+                timings = {name: json.loads((reports / study / "timing" / name / condition / "timing.json").read_text())
+                           for name in names}
+                header, rows = study_summary.time_curves(variants, timings)
                 write_tsv(folder / study / condition / "by_time.tsv", header, rows)
                 tag = f"{study}_{condition}" if condition else study
                 figures.progress_against(rows, 2, folder / "figures" / f"{tag}_by_time.png",
@@ -35,12 +51,13 @@ def timing_views(params: config.Params, reports: Path, out: Path) -> int:
 @stage_entry
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, epilog=(
-        "Reads params.yaml (studies), REPORTS/<study>/runs and REPORTS/<study>/timing from the train stages. Writes "
+        "Reads REPORTS/<study>/summary.json (which variants were compared), REPORTS/<study>/runs and "
+        "REPORTS/<study>/timing from the train stages. Writes "
         "OUT/<study>/[<condition>/]by_time.tsv and OUT/figures/*_by_time.png."))
     parser.add_argument("--reports", type=Path, required=True)
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
-    drawn = timing_views(config.load(), args.reports, args.out)
+    drawn = timing_views(args.reports, args.out)
     print(f"timing: validation loss against wall-clock time for {drawn} study conditions -> {args.out}")
 
 

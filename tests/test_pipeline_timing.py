@@ -26,9 +26,12 @@ def test_training_time_is_summed_over_conditions_and_overhead_is_the_rest(tmp_pa
         (tmp_path / folder).mkdir(parents=True)
         (tmp_path / folder / "timing.json").write_text(json.dumps({"training_seconds": seconds,
                                                                    "runs": [{"steps": 10}, {"steps": 5}]}))
+    (tmp_path / "foundations").mkdir()
+    (tmp_path / "foundations" / "timing.json").write_text(json.dumps({"training_seconds": 3.0}))
     assert pipeline_timing.train_totals(tmp_path)["train_activations@relu"] == {"training_seconds": 4.0, "steps": 30}
     training = pipeline_timing.training_seconds(tmp_path)
-    assert training == {"train_optimizers@adam": 4.0, "train_activations@relu": 4.0}
+    assert training == {"train_optimizers@adam": 4.0, "train_activations@relu": 4.0, "foundations": 3.0}
+    del training["foundations"]
     walls = {"validate": 1.0, "train_optimizers@adam": 9.0, "train_activations@relu": 7.0}
     result = pipeline_timing.summarize(0.5, walls, training, total=18.0)
     result["noop_repro_seconds"] = 1.25  # main() times the no-op repro after the full one

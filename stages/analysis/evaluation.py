@@ -11,13 +11,6 @@ from stages.analysis.tables import write_tsv
 from stages.config import Params, get_study, study_report
 
 
-def load_timings(params: Params, study: str, timings: Path) -> dict[str, dict[str, dict]]:
-    """{condition: {variant: timing.json}} of a study's train stages, in params order."""
-    spec = get_study(params, study)
-    return {condition: {variant: json.loads((timings / variant / condition / "timing.json").read_text())
-                        for variant in spec.variants} for condition in list(spec.conditions) or [""]}
-
-
 def load_study(params: Params, study: str, runs: Path) -> dict[str, dict[str, dict]]:
     """{condition: {variant: trained variant}} in params order; a missing variant is named."""
     spec = get_study(params, study)

@@ -82,7 +82,8 @@ def stage_modules(lines: Iterable[tuple[float, str]]) -> list[str]:
 
 
 def train_totals(reports: Path) -> dict[str, dict]:
-    """Per train stage: in-process training seconds and optimizer steps, summed over its conditions' timing.json."""
+    """Per train stage: in-process training seconds and optimizer steps, summed over its conditions' timing.json;
+    and the foundations stage's seconds of fitting (its steps are not counted: 0)."""
     totals: dict[str, dict] = {}
     for timing in sorted(reports.glob("*/timing/*/**/timing.json")):
         study, variant = timing.relative_to(reports).parts[:3:2]
@@ -90,6 +91,9 @@ def train_totals(reports: Path) -> dict[str, dict]:
         content = json.loads(timing.read_text())
         entry["training_seconds"] += content["training_seconds"]
         entry["steps"] += sum(run["steps"] for run in content["runs"])
+    fitted = reports / "foundations" / "timing.json"  # the opening study fits its small models in one stage
+    if fitted.is_file():
+        totals["foundations"] = {"training_seconds": json.loads(fitted.read_text())["training_seconds"], "steps": 0}
     return totals
 
 

@@ -112,7 +112,7 @@ def rehearse(params_file: Path, scale: float, targets: list[str], work: Path) ->
         stages[name] = {"wall_seconds": round(stop - begin, 2), "training_seconds": round(entry["training_seconds"], 2),
                         "steps": entry["steps"], "peak_memory_mb": round(memory.peak_between(begin, stop), 1),
                         "steps_per_second": (round(entry["steps"] / entry["training_seconds"])
-                                             if entry["training_seconds"] else None)}
+                                             if entry["steps"] else None)}
     return {"scale": scale, "targets": targets, "files_seconds": round(prepared, 2),
             "total_seconds": round(end - start, 2),
             "training_seconds": round(sum(s["training_seconds"] for s in stages.values()), 2),
@@ -139,7 +139,7 @@ def table(result: dict) -> str:
              f"training; the largest stage peaked at {result['peak_memory_mb']:.0f} MB.", "",
              "| stages | count | wall (s) | training (s) | steps/s | peak memory (MB) |", "|---|---|---|---|---|---|"]
     for name, group in sorted(groups.items(), key=lambda item: -item[1]["wall"]):
-        rate = f"{group['steps'] / group['training']:,.0f}" if group["training"] else "-"
+        rate = f"{group['steps'] / group['training']:,.0f}" if group["steps"] else "-"
         lines.append(f"| {name} | {group['stages']} | {group['wall']:.1f} | {group['training']:.1f} | {rate} "
                      f"| {group['memory']:.0f} |")
     return "\n".join(lines)
