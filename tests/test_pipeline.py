@@ -237,9 +237,9 @@ def test_adding_a_variant_runs_only_that_variant(reproduced_clone):
     result = dvc("exp", "run", "-S", f"+studies.{study}.variants.{added}={entry}", cwd=repo)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     ran = [line for line in result.stdout.splitlines() if line.startswith("Running stage")]
-    assert ran == ["Running stage 'validate':", f"Running stage 'train_{study}@{added}':",
-                   f"Running stage 'evaluate_{study}':", "Running stage 'report':",
-                   "Running stage 'timing':"]  # nothing else re-ran
+    assert ran[:3] == ["Running stage 'validate':", f"Running stage 'train_{study}@{added}':",
+                       f"Running stage 'evaluate_{study}':"]
+    assert sorted(ran[3:]) == ["Running stage 'report':", "Running stage 'timing':"]  # nothing else re-ran
     assert added in summary(repo, study)
     diff = dvc("metrics", "diff", "--json", cwd=repo)
     assert f"{added}.val_metric" in diff.stdout
