@@ -307,3 +307,23 @@ def test_a_stage_records_exactly_the_params_keys_it_reads(tmp_path):
                                "studies.optimizers.set", "studies.optimizers.set.seeds",
                                "studies.optimizers.set.select_on", "studies.optimizers.set.sweep",
                                "studies.optimizers.variants.adam"]
+
+
+def test_an_experiments_set_param_rewrites_only_the_lines_it_sets(tmp_path):
+    """params.yaml is in the form DVC's `-S` writer reproduces byte for byte, so an experiment's git diff of it is
+    the values it set and nothing else (a flow list in block context would come back one item per line)."""
+    from dvc.utils.hydra import apply_overrides
+
+    from stages.tools import params_format
+
+    original = (REPO / "params.yaml").read_text()
+    assert params_format.formatted(original) == original, "run `python -m stages.tools.params_format`"
+    params = tmp_path / "params.yaml"
+    params.write_text(original)
+    apply_overrides(str(params), ["data.source=offline"])  # a no-op set
+    assert params.read_text() == original
+    apply_overrides(str(params), ["studies.optimizers.variants.adam.sweep.learning_rate=[0.003,0.01]",
+                                  "defaults.epochs=30"])
+    changed = [(a, b) for a, b in zip(original.splitlines(), params.read_text().splitlines()) if a != b]
+    assert len(original.splitlines()) == len(params.read_text().splitlines())
+    assert [b.strip() for _, b in changed] == ["epochs: 30", "sweep: {learning_rate: [0.003, 0.01]}"]
