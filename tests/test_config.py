@@ -54,6 +54,9 @@ def test_repo_params_are_valid():
     ("data.source", DELETE, "data.source: required key is missing"),  # params.yaml holds every value
     ("defaults.momentum", DELETE, "defaults.momentum: required key is missing"),
     ("data.datasets", DELETE, "data.datasets: required key is missing"),
+    # a value set inside one variant is named where the user set it, not where the merged config holds it
+    ("studies.optimizers.variants.adam.sweep.learning_rate", [-0.1, 0.01],
+     "params.yaml: studies.optimizers.variants.adam.sweep.learning_rate[0]: -0.1: must be greater than 0"),
 ])
 def test_bad_values_are_named(path, value, expected):
     raw = with_change(path, value)

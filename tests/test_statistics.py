@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+import re
 
 import pytest
 from scipy import stats
@@ -174,13 +175,26 @@ def test_verdicts_find_their_variants_through_roles_not_names():
                                                                             "adaptive": ["adam_v2"]}})
     on_loss = dict(compared_on="train_loss_auc", train_loss_epoch_1=0.5, train_loss_auc_low=0.0, train_loss_auc_high=1.0)
     summary = {"adam_v2": entry(train_loss_auc=0.01, lr_good_range_decades=1.0, lr_good_range_at_edge=True, **on_loss),
-               "sgd_plain": entry(train_loss_auc=0.2, lr_good_range_decades=0.5, lr_good_range_at_edge=False, **on_loss)}
+               "sgd_plain": entry(train_loss_auc=0.2, lr_good_range_decades=0.5, lr_good_range_max_decades=1.0,
+                                  lr_good_range_at_edge=False, **on_loss)}
     lines = verdicts.optimizers(summary, report_config(), {}, PARAMS.studies["optimizers"], plan)
     assert "**adam_v2**" in lines[0] and "claim that adam_v2 lowers the training cost fastest" in lines[0]
     ranges = next(line for line in lines if line.startswith("Range of learning rates"))
-    assert "adam_v2 ≥1, sgd_plain 0.5 (≥: the range reaches an end of the grid" in ranges
-    assert "wider); ≥1 on average for the adaptive methods (adam_v2) vs 0.5 for the SGD family (descriptive, no test)" \
-        in ranges  # an average over a range that may be wider may be larger too
+    assert "adam_v2 ≥1, sgd_plain 0.5-1 (from the outermost good rates to the first rates outside; ≥: the range " \
+           "reaches an end of the grid" in ranges
+    assert "wider); ≥1 on average for the adaptive methods (adam_v2) vs 0.5-1 for the SGD family (descriptive, no " \
+           "test" in ranges  # an average over a range that may be wider may be larger too
+
+
+def test_a_regularizer_gap_is_worded_within_what_a_share_can_be():
+    """A share of the gap closed runs from 0 to 100%: on noisy labels a regularized net's gap reverses (validation
+    above training accuracy), and that is said so, not printed as 260% closed."""
+    summary = {"none/noisy": entry(generalization_gap=0.16), "dropout/noisy": entry(generalization_gap=-0.26),
+               "l2/noisy": entry(generalization_gap=0.04), "l1/noisy": entry(generalization_gap=0.2)}
+    text = "\n".join(verdicts.regularization(summary, report_config(), {}, *study("regularization")))
+    assert "dropout -0.26 (reversed)" in text and "(reversed: validation accuracy above training accuracy" in text
+    assert "l2 0.04 (75% of the gap closed)" in text and "l1 0.2 (wider than without)" in text
+    assert not re.search(r"\d{3,}(\.\d+)?%|e\+", text), text
 
 
 def test_a_role_whose_variant_was_not_trained_is_reported_not_dropped():
@@ -232,8 +246,8 @@ def test_the_good_learning_rate_range_says_when_it_reaches_an_end_of_its_grid():
                             "diverged_runs": int(rate in diverged)} for rate, score in zip(rates, scores)]}
 
     inside = learning_rate_findings(metrics(0.5, 0.89, 0.9, 0.6), 0.02)
-    assert inside == {"best_learning_rate": 0.1, "lr_good_range_decades": 1.0, "lr_good_range_at_edge": False,
-                      "lr_sensitivity": 0.5}
+    assert inside == {"best_learning_rate": 0.1, "lr_good_range_decades": 1.0, "lr_good_range_max_decades": 3.0,
+                      "lr_good_range_at_edge": False, "lr_sensitivity": 0.5}
     assert learning_rate_findings(metrics(0.5, 0.89, 0.9, 0.895), 0.02)["lr_good_range_at_edge"]  # may go on past 1
     assert learning_rate_findings(metrics(0.895, 0.89, 0.9, 0.5), 0.02)["lr_good_range_at_edge"]  # ... or before 0.001
     # a rate that diverged in some run is not good, whatever its score
@@ -242,6 +256,24 @@ def test_the_good_learning_rate_range_says_when_it_reaches_an_end_of_its_grid():
     # nor is it the best the others are measured against: 0.1 and 1.0 are within 0.02 of 0.9, not of 0.95
     above = learning_rate_findings(metrics(0.5, 0.89, 0.9, 0.95, diverged=(1.0,)), 0.02)
     assert above["lr_good_range_decades"] == 1.0 and above["lr_sensitivity"] == 0.5
+
+
+def test_a_coarser_grid_moves_the_good_range_within_bounds_that_hold_the_finer_grids():
+    """The same loss curve over learning rates (good from 0.003 to 0.03: one decade), seen on a fine and on a coarse
+    grid: the lower bound drops with the coarse grid, but both grids' bounds contain the true width."""
+    from stages.analysis.study_summary import learning_rate_findings
+
+    def findings(rates):
+        points = [{"setting": {"learning_rate": r}, "score": 0.9 if 0.003 <= r <= 0.03 else 0.5, "diverged_runs": 0}
+                  for r in rates]
+        return learning_rate_findings({"best_setting": {"learning_rate": 0.01}, "points": points}, 0.02)
+
+    fine = findings([0.001, 0.002, 0.003, 0.005, 0.007, 0.01, 0.015, 0.02, 0.03, 0.05, 0.1])
+    coarse = findings([0.001, 0.003, 0.01, 0.03, 0.1, 0.3])
+    half_decade = findings([0.001, 0.00316, 0.01, 0.0316, 0.1])
+    for found in (fine, coarse, half_decade):
+        assert found["lr_good_range_decades"] <= 1.0 <= found["lr_good_range_max_decades"], found
+    assert half_decade["lr_good_range_decades"] < fine["lr_good_range_decades"]
 
 
 def test_an_unresolved_concept_row_says_when_its_interval_is_wider_than_the_equivalence_margin():

@@ -156,8 +156,10 @@ def init_noise_ratio(variant: dict) -> float | None:
 
 
 def learning_rate_findings(metrics: dict, tolerance: float) -> dict:
-    """Best learning rate; the decades of rates within `tolerance` of the best, and whether that range reaches an
-    end of the grid (then the true range may be wider); the share of the grid outside."""
+    """Best learning rate; the decades of rates within `tolerance` of the best, at least (from the good rates at its
+    ends) and at most (up to the first rate outside it on each side: the grid's spacing bounds the range, so a
+    coarser grid moves the first, never past the second), and whether that range reaches an end of the grid (then
+    it has no upper bound); the share of the grid outside."""
     points = [p for p in metrics["points"] if "learning_rate" in p["setting"]]
     if len(points) < 2:
         return {}
@@ -166,9 +168,13 @@ def learning_rate_findings(metrics: dict, tolerance: float) -> dict:
     best = max((p["score"] for p in clean), default=None)
     good = [p["setting"]["learning_rate"] for p in clean if p["score"] >= best - tolerance]
     grid = [p["setting"]["learning_rate"] for p in points]
+    below = [rate for rate in grid if good and rate < min(good)]
+    above = [rate for rate in grid if good and rate > max(good)]
     return {"best_learning_rate": metrics["best_setting"].get("learning_rate"),
             "lr_good_range_decades": round_sig(math.log10(max(good) / min(good))) if good else None,
-            "lr_good_range_at_edge": bool(good) and (min(good) == min(grid) or max(good) == max(grid)),
+            "lr_good_range_max_decades": (round_sig(math.log10(min(above) / max(below)))
+                                          if below and above else None),
+            "lr_good_range_at_edge": bool(good) and not (below and above),
             "lr_sensitivity": round_sig(1 - len(good) / len(points))}
 
 
@@ -308,8 +314,8 @@ def long_curves(variants: dict[str, dict]) -> dict[str, tuple[list[str], list[li
              if "learning_rate" in p["setting"]}
     if len(rates) >= 2:
         for key in ("val_loss", "train_loss"):
-            tables[f"lr_{key}.tsv"] = (["learning_rate", "variant", key],
-                                       [[p["setting"]["learning_rate"], name, p.get(key)]
+            tables[f"lr_{key}.tsv"] = (["learning_rate", "variant", key, "diverged_runs"],  # a plot marks those
+                                       [[p["setting"]["learning_rate"], name, p.get(key), p["diverged_runs"]]
                                         for name, v in variants.items()
                                         for p in sorted((p for p in v["metrics"]["points"]
                                                          if "learning_rate" in p["setting"]),

@@ -29,8 +29,15 @@ def save(fig, path: Path) -> None:
     plt.close(fig)
 
 
+def diverged_label(name: str, runs: list[dict]) -> str:
+    """A variant's legend entry, saying how many of its runs diverged (their curves end there)."""
+    diverged = sum(bool(run["final"].get("diverged")) for run in runs)
+    return f"{name} (diverged: {diverged} of {len(runs)} runs)" if diverged else name
+
+
 def learning_curves(variants: dict[str, dict], key: str, label: str, path: Path, log: bool = False) -> None:
-    """Mean over seeds with a ±1 std band, per variant, against epoch."""
+    """Mean over seeds with a ±1 std band, per variant, against epoch; a variant whose runs diverged says so in the
+    legend and ends in a cross where its last run stopped (a curve of one epoch is that cross alone)."""
     fig, ax = plt.subplots(figsize=(7, 3.6))
     palette = colors(list(variants))
     for name, variant in variants.items():
@@ -38,7 +45,9 @@ def learning_curves(variants: dict[str, dict], key: str, label: str, path: Path,
         if not curve:
             continue
         epochs, mean, std = zip(*curve)
-        ax.plot(epochs, mean, color=palette[name], label=name, lw=1.6)
+        legend = diverged_label(name, study_summary.chosen_runs(variant))
+        ax.plot(epochs, mean, color=palette[name], label=legend, lw=1.6,
+                marker="x" if legend != name else None, markevery=[len(epochs) - 1], markersize=8)
         ax.fill_between(epochs, [m - s for m, s in zip(mean, std)], [m + s for m, s in zip(mean, std)],
                         color=palette[name], alpha=0.18, lw=0)
     ax.set_xlabel("epoch")
@@ -50,14 +59,19 @@ def learning_curves(variants: dict[str, dict], key: str, label: str, path: Path,
 
 
 def lr_curves(variants: dict[str, dict], path: Path) -> None:
-    """Final validation loss against learning rate (log axis), per variant; diverged points left out."""
+    """Final validation loss against learning rate (log axis), per variant (the mean over the runs that finished); a
+    rate at which a run diverged is also marked by a cross at the top of the axes."""
     fig, ax = plt.subplots(figsize=(7, 3.6))
     palette = colors(list(variants))
     for name, variant in variants.items():
-        points = sorted((p["setting"]["learning_rate"], p["val_loss"]) for p in variant["metrics"]["points"]
-                        if "learning_rate" in p["setting"] and p["val_loss"] is not None)
+        rated = [p for p in variant["metrics"]["points"] if "learning_rate" in p["setting"]]
+        points = sorted((p["setting"]["learning_rate"], p["val_loss"]) for p in rated if p["val_loss"] is not None)
         if points:
             ax.plot(*zip(*points), marker="o", color=palette[name], label=name, lw=1.4)
+        diverged = [p["setting"]["learning_rate"] for p in rated if p["diverged_runs"]]
+        if diverged:
+            ax.plot(diverged, [1.0] * len(diverged), "x", color=palette[name], markersize=9, clip_on=False,
+                    transform=ax.get_xaxis_transform(), label=f"{name}: a run diverged")
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("learning rate")

@@ -132,30 +132,38 @@ def optimizers(summary: Summary, cfg: ReportConfig, findings: dict, spec: StudyC
     adaptive = [n for n in widths if n in adaptive_names]
     plain = [n for n in widths if n not in adaptive_names]
 
-    def average(names: list[str]) -> str:  # "≥" when one of the ranges may be wider than its grid shows
-        at_least = "≥" if any(entries[n].get("lr_good_range_at_edge") for n in names) else ""
-        return f"{at_least}{fmt(sum(widths[n] for n in names) / len(names), 2)}"
+    def average(names: list[str]) -> str:  # the mean of the lower bounds to the mean of the upper ones
+        return span(sum(widths[n] for n in names) / len(names),
+                    None if any(entries[n].get("lr_good_range_max_decades") is None for n in names)
+                    else sum(entries[n]["lr_good_range_max_decades"] for n in names) / len(names))
 
     if adaptive and plain:
         lines.append(f"Range of learning rates within {cfg.lr_tolerance} of each optimizer's best selection score, on "
                      f"each one's own grid, in decades: {good_ranges(entries)}; {average(adaptive)} on average for the "
                      f"adaptive methods ({', '.join(adaptive_names)}) vs {average(plain)} for the SGD family "
-                     "(descriptive, no test). "
+                     "(descriptive, no test; a grid's spacing moves each range within its bounds, so averages whose "
+                     "bounds overlap do not order the families). "
                      "The literature makes no general claim either way (Schmidt et al. 2021).")
     if note:
         lines.append(note)
     return lines
 
 
+def span(low: float, high: float | None) -> str:
+    """A range's width between its bounds: "0.3-0.6", or "≥0.3" with no upper bound."""
+    return f"≥{fmt(low, 2)}" if high is None else f"{fmt(low, 2)}-{fmt(high, 2)}"
+
+
 def good_ranges(entries: Summary) -> str:
-    """Each optimizer's range of good learning rates in decades, "≥" where it reaches an end of its grid (with
-    what that means, once)."""
+    """Each optimizer's range of good learning rates in decades, between the good rates at its ends and the first
+    rates outside it; "≥" where it reaches an end of its grid (with what these mean, once)."""
     ranges = {n: e for n, e in entries.items() if e.get("lr_good_range_decades") is not None}
-    text = ", ".join(f"{n} {'≥' if e.get('lr_good_range_at_edge') else ''}{fmt(e['lr_good_range_decades'], 2)}"
+    text = ", ".join(f"{n} {span(e['lr_good_range_decades'], e.get('lr_good_range_max_decades'))}"
                      for n, e in ranges.items())
+    text += " (from the outermost good rates to the first rates outside"
     if any(e.get("lr_good_range_at_edge") for e in ranges.values()):
-        text += " (≥: the range reaches an end of the grid, so it may be wider)"
-    return text
+        text += "; ≥: the range reaches an end of the grid, so it may be wider"
+    return text + ")"
 
 
 def gradient_noise(summary: Summary, cfg: ReportConfig, findings: dict, spec: StudyConfig,
@@ -245,6 +253,16 @@ def regression_losses(summary: Summary, cfg: ReportConfig, findings: dict, spec:
     return lines
 
 
+def gap_closed(gap: float, base: float) -> str:
+    """A regularized net's generalization gap and the share of the unregularized `base` gap it closed; a share
+    can only run from "none" to "all", so a gap that grew or reversed is said so instead of as a share."""
+    if gap < 0:
+        return f"{fmt(gap)} (reversed)"
+    if gap > base:
+        return f"{fmt(gap)} (wider than without)"
+    return f"{fmt(gap)} ({fmt(100 * (1 - gap / base), 2)}% of the gap closed)"
+
+
 def regularization(summary: Summary, cfg: ReportConfig, findings: dict, spec: StudyConfig,
                    plan: StudyReport) -> list[str]:
     lines, notes = [], set()
@@ -252,11 +270,13 @@ def regularization(summary: Summary, cfg: ReportConfig, findings: dict, spec: St
         where = f"{condition}: " if condition else ""
         base = entries.get(plan.baseline, {}).get("generalization_gap")
         if base:
-            closed = {n: 1 - e["generalization_gap"] / base for n, e in entries.items()
-                      if n != plan.baseline and e.get("generalization_gap") is not None}
+            gaps = {n: e["generalization_gap"] for n, e in entries.items()
+                    if n != plan.baseline and e.get("generalization_gap") is not None}
             lines.append(f"{where}unregularized gap between train and validation accuracy: {fmt(base)}"
-                         + (" (overfitting)" if base > cfg.overfit_gap else "") + ". Share of it closed: "
-                         + ", ".join(f"{n} {fmt(100 * c, 2)}%" for n, c in closed.items())
+                         + (" (overfitting)" if base > cfg.overfit_gap else "") + ". With a regularizer: "
+                         + ", ".join(f"{n} {gap_closed(gap, base)}" for n, gap in gaps.items())
+                         + (" (reversed: validation accuracy above training accuracy, so the whole gap closed and "
+                            "more)" if any(gap < 0 for gap in gaps.values()) else "")
                          + " (descriptive; the test accuracy comparisons are in the table).")
         (l1_names, l1_note), (l2_names, l2_note) = in_role(plan, "l1_penalty", entries), in_role(plan, "l2_penalty", entries)
         notes.update(note for note in (l1_note, l2_note) if note)
