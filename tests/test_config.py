@@ -266,9 +266,24 @@ def test_a_concept_row_names_a_condition_of_its_study():
     for shows, expected in (("relu/mid", r"'mid' is not one of: shallow, deep, deep_glorot \(a condition"),
                             ("relu", r"'relu' names no condition; studies.activations trains each variant under "
                                      r"shallow, deep, deep_glorot")):
-        bad = [*rows, {"concept": "x", "paper": "y", "study": "activations", "shows": shows}]
+        bad = [*rows, {"concept": "x", "paper": "y", "study": "activations", "shows": shows, "endpoint": "test_metric"}]
         with pytest.raises(ParamsError, match=expected):
             config.parse(with_change("report.concepts", bad))
+
+
+@pytest.mark.parametrize("shows, study, endpoint, expected", [
+    ("adam", "optimizers", "test_metric", r"report.concepts\[29\].endpoint: 'test_metric' does not fit `shows: adam`; "
+     r"allowed: train_loss_auc \(studies.optimizers compares its variants on train_loss_auc"),
+    ("tanh/deep", "activations", "train_loss_auc", r"allowed: test_metric, divergence, saturation, overfitting \(a "
+     r"cure is judged on the test metric or on one of its failure's signs\)"),
+    ("finding:xor", "foundations", "test_metric", r"allowed: finding \(a finding carries its own check\)"),
+    ("adam", "optimizers", "speed", r"endpoint: 'speed' is not one of: test_metric, train_loss_auc, divergence"),
+])
+def test_a_concept_rows_endpoint_is_declared_and_fits_what_it_shows(shows, study, endpoint, expected):
+    bad = [*BASE["report"]["concepts"], {"concept": "x", "paper": "y", "study": study, "shows": shows,
+                                         "endpoint": endpoint}]
+    with pytest.raises(ParamsError, match=expected):
+        config.parse(with_change("report.concepts", bad))
 
 
 def test_label_noise_needs_a_classification_dataset():
@@ -284,7 +299,7 @@ def test_a_concept_row_must_show_something_its_study_has():
     with pytest.raises(ParamsError, match=r"report.concepts\[0\].shows: 'finding:perceptrons' is not one of: "
                                           r"finding:perceptron.*did you mean 'finding:perceptron'"):
         config.parse(with_change("report.concepts", bad))
-    bad = [*rows, {"concept": "x", "paper": "y", "study": "optimizers", "shows": "adamw"}]
+    bad = [*rows, {"concept": "x", "paper": "y", "study": "optimizers", "shows": "adamw", "endpoint": "train_loss_auc"}]
     with pytest.raises(ParamsError, match=r"report.concepts\[\d+\].shows: 'adamw' is not one of: batch_gd, .*did you mean 'adam'.* "
                                           r"studies.optimizers"):
         config.parse(with_change("report.concepts", bad))

@@ -146,7 +146,7 @@ def test_a_cure_of_overfitting_is_judged_on_overfitting_floored_at_zero():
     assert "medium vs large on overfitting" not in study_summary.compare_cures(loaded, {"medium": "large"}, cfg)
 
 
-def test_the_concept_row_of_a_cure_is_decided_by_the_failures_own_sign():
+def test_the_concept_row_of_a_cure_is_decided_on_its_declared_endpoint():
     from stages.config import ConceptRow
     from stages.reporting import concepts
 
@@ -157,10 +157,16 @@ def test_the_concept_row_of_a_cure_is_decided_by_the_failures_own_sign():
     entry = {"runs": 12, "metric": "accuracy", "test_metric": 0.3, "train_metric": 0.31, "val_metric": 0.3}
     summary = {"large": {**entry, "diverged_runs": 12, "test_metric": None}, "clipped": {**entry, "diverged_runs": 0}}
     row = ConceptRow(concept="Exploding gradients; clipping", paper="Pascanu et al. (2013)", study="initializers",
-                     shows="clipped")
-    (failure, cure, effect, p, verdict), = concepts.cure_rows(row, summary, {"cures": cures}, cfg)
+                     shows="clipped", endpoint="divergence")
+    lines = concepts.cure_rows(row, summary, {"cures": cures}, cfg)
+    concepts.confirm(lines, cfg)
+    (failure, cure, effect, p, verdict), = [line.cells for line in lines]
     assert "12/12 runs diverged" in failure and "0/12 runs diverged" in cure
     assert effect.startswith("share of runs that diverged: -1") and verdict == "shown"
+    assert "secondary" not in cure  # no test accuracy to pair it with: every run of the failure diverged
+    on_accuracy = concepts.cure_rows(row.model_copy(update={"endpoint": "saturation"}), summary, {"cures": cures}, cfg)
+    assert on_accuracy[0].test is None and on_accuracy[0].cells[4].startswith("not tested: `large` does not show "
+                                                                              "saturation")
 
 
 def test_optimizer_speed_is_chosen_on_the_training_loss_averaged_over_epochs():

@@ -281,16 +281,38 @@ def test_an_unresolved_concept_row_says_when_its_interval_is_wider_than_the_equi
     from stages.reporting import concepts
 
     cfg = report_config()  # accuracy margin 0.01
-    row = ConceptRow(concept="Softmax vs sigmoid", paper="Bridle (1990)", study="classification_losses", shows="b")
+    row = ConceptRow(concept="Softmax vs sigmoid", paper="Bridle (1990)", study="classification_losses", shows="b",
+                     endpoint="test_metric")
     findings = {"all": {"baseline": "a"}}
 
     def verdict(low: float, high: float, **values) -> str:
         summary = {"a": entry(), "b": entry(diff_low=low, diff_high=high, **values)}
-        return concepts.variant_rows(row, summary, findings, cfg)[0][-1]
+        lines = concepts.variant_rows(row, summary, findings, cfg)
+        assert concepts.confirm(lines, cfg) == 1
+        return lines[0].cells[-1]
 
     assert verdict(-0.042, 0.035) == "not resolved with 5 seeds (its interval is wider than the ±0.01 equivalence margin)"
     assert verdict(-0.008, 0.009) == "not resolved with 5 seeds"  # narrow enough: the TOST's p stood in the way
-    assert verdict(0.02, 0.06, verdict="better") == "better"
+    assert verdict(0.02, 0.06, p_vs_baseline=0.001, diff_vs_baseline=0.04) == "better"
+    # the study's own verdict does not carry over: the concept row is judged in its own family
+    assert verdict(0.02, 0.06, verdict="better", p_adjusted=0.001).startswith("not resolved")
+
+
+def test_the_concept_rows_form_one_holm_family_over_their_declared_endpoints():
+    """Three rows, each judged on its own endpoint's raw p; Holm over the three decides, whatever each study's
+    family said (a row at p 0.02 is shown alone, not beside two rows at 0.02 and 0.03)."""
+    from stages.reporting import concepts
+
+    cfg = report_config(significance=0.05)
+    tests = [entry(p_vs_baseline=p, diff_vs_baseline=0.05, diff_low=0.01, diff_high=0.09, verdict="better",
+                   p_adjusted=0.001) for p in (0.02, 0.02, 0.03)]
+    lines = [concepts.Line(("f", "c", "e", "-", "-"), test) for test in tests]
+    assert concepts.confirm(lines, cfg) == 3
+    assert [line.cells[3] for line in lines] == ["0.06", "0.06", "0.06"]
+    assert all(line.cells[4].startswith("not resolved") for line in lines)
+    alone = [concepts.Line(("f", "c", "e", "-", "-"), tests[0]), concepts.Line(("f", "c", "e", "-", "-"))]
+    assert concepts.confirm(alone, cfg) == 1 and alone[0].cells[3:] == ("0.02", "shown")
+    assert alone[1].cells[3:] == ("-", "-")  # a row with its own check stays out of the family
 
 
 def test_the_best_test_mean_is_called_a_ranking_and_says_what_the_tests_compare():

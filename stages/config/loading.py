@@ -12,9 +12,9 @@ from stages.common.errors import ParamsError
 from stages.common.registry import not_one_of
 from stages.config.messages import describe, kind_of
 from stages.config.recording import watch
-from stages.config.schema import FINDINGS, PARAMS_FILE, ConceptRow, Params
+from stages.config.schema import ENDPOINTS, FINDINGS, PARAMS_FILE, ConceptRow, Params
 from stages.config.studies import (check_condition, check_experiment, check_name, check_study,
-                                   representation_config)
+                                   representation_config, study_configs)
 
 
 class _Loader(yaml.SafeLoader):
@@ -62,12 +62,15 @@ def check_concept(params: Params, row: ConceptRow, where: str) -> None:
     if row.shows.startswith("finding:"):
         if row.shows.removeprefix("finding:") not in FINDINGS:
             raise ParamsError(f"{where}.shows: {not_one_of(row.shows, [f'finding:{f}' for f in FINDINGS])}")
+        check_endpoint(row, ["finding"], where, "a finding carries its own check")
         return
     if row.study == "foundations":
         raise ParamsError(f"{where}.shows: {row.shows!r}: foundations shows findings only; allowed: "
                           + ", ".join(f"finding:{f}" for f in FINDINGS))
     plan, spec = params.report.studies[row.study], params.studies[row.study]
     if row.shows in plan.cures:
+        check_endpoint(row, [e for e in ENDPOINTS if e not in ("train_loss_auc", "finding")], where,
+                       "a cure is judged on the test metric or on one of its failure's signs")
         return
     variant, _, condition = row.shows.partition("/")
     check_name(variant, spec.variants, f"{where}.shows", f"a variant of studies.{row.study}, or one of its cures: "
@@ -76,6 +79,18 @@ def check_concept(params: Params, row: ConceptRow, where: str) -> None:
     if spec.conditions and not condition:
         raise ParamsError(f"{where}.shows: {row.shows!r} names no condition; studies.{row.study} trains each "
                           f"variant under {', '.join(spec.conditions)}: write {variant}/<condition>")
+    if variant in spec.variants:
+        compared = {cfg.select_on for _, cfg in study_configs(params, row.study, variant)}
+        on = "train_loss_auc" if compared == {"train_loss_auc"} else "test_metric"
+        check_endpoint(row, [on], where, f"studies.{row.study} compares its variants on {on} "
+                                         f"(select_on: {', '.join(sorted(compared))})")
+
+
+def check_endpoint(row: ConceptRow, allowed: list[str], where: str, why: str) -> None:
+    """A row's declared endpoint is one its comparison has."""
+    if row.endpoint not in allowed:
+        raise ParamsError(f"{where}.endpoint: {row.endpoint!r} does not fit `shows: {row.shows}`; allowed: "
+                          f"{', '.join(allowed)} ({why})")
 
 
 def load(path: Path | str = PARAMS_FILE) -> Params:

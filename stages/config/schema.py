@@ -166,6 +166,12 @@ class StudyReport(Frozen):
 FINDINGS = ("perceptron", "xor", "representations", "backprop", "noise_slope", "lr_sensitivity", "sparsity")
 
 
+# What a concept row is judged on, declared before any run: the test metric, the training loss averaged over the
+# epochs, or one of a failure's own signs (the share of runs that diverged, the top hidden layer's saturated share,
+# the train-minus-test gap); `finding` for a `finding:` row, which carries its own check.
+ENDPOINTS = ("test_metric", "train_loss_auc", "divergence", "saturation", "overfitting", "finding")
+
+
 class ConceptRow(Frozen):
     """One row of the report's concept table."""
 
@@ -175,6 +181,7 @@ class ConceptRow(Frozen):
     # What the row shows: a key of the study's `cures` (the cure against its failure), a `variant[/condition]`
     # (against the study's baseline), or `finding:<name>` for one of FINDINGS
     shows: str
+    endpoint: Annotated[str, one_of(ENDPOINTS)]  # its primary test: the verdict is on this alone
 
 
 class ReportConfig(Frozen):

@@ -4,16 +4,31 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
-from stages.analysis.study_summary import SIGNS, margin_key
+from stages.analysis.statistics import holm
+from stages.analysis.study_summary import margin_key, verdict
 from stages.common.registry import Registry
 from stages.config import ConceptRow, Params, ReportConfig
 from stages.reporting.verdicts import fmt, good_ranges, interval, measured
 
 Row = tuple[str, str, str, str, str]  # failure evidence, cure evidence, effect [95%], adjusted p, verdict
-HEAD = ["| concept | seed paper | failure or question: evidence | cure or answer: evidence | effect [95%] "
-        "| p adjusted | verdict |", "|" + "---|" * 7]
+HEAD = ["| concept | seed paper | endpoint | failure or question: evidence | cure or answer: evidence "
+        "| effect on the endpoint [95%] | p (Holm, concept rows) | verdict |", "|" + "---|" * 8]
+
+
+UNTESTED = ("-", "not resolved: no paired test")  # p and verdict until the confirmatory family fills them in
+
+
+@dataclass
+class Line:
+    """One line of the table before the confirmatory family is adjusted: its evidence cells, and the comparison
+    on the row's declared endpoint (None: the row carries its own check, or could not be tested, as `cells` say)."""
+
+    cells: Row
+    test: dict | None = None
+    words: tuple[str, str] = ("shown", "not shown: the opposite effect")  # a verdict of better, of worse
 
 
 def signs(e: dict, cfg: ReportConfig) -> str:
@@ -43,39 +58,47 @@ def signs(e: dict, cfg: ReportConfig) -> str:
     return "; ".join(words)
 
 
-def _verdict(e: dict, seeds: int, cfg: ReportConfig) -> str:
-    return {"better": "shown", "worse": "not shown: the opposite effect",
-            "equivalent": "not shown: the cure changed nothing (equivalent within the margin)"}.get(
-        e.get("verdict"), f"not resolved with {seeds} seeds{_wider_than_margin(e, cfg)}")
+def _effect(e: dict) -> str:
+    return f"{fmt(e.get('diff_vs_baseline'))} {interval(e.get('diff_low'), e.get('diff_high'))}"
 
 
-def _effect(e: dict) -> tuple[str, str]:
-    return f"{fmt(e.get('diff_vs_baseline'))} {interval(e.get('diff_low'), e.get('diff_high'))}", fmt(e.get("p_adjusted"), 2)
+def confirm(lines: list[Line], cfg: ReportConfig) -> int:
+    """Holm's correction over the concept rows' tests on their declared endpoints (the one confirmatory family),
+    and each line's p and verdict from it; the number of tests in the family."""
+    tested = [line for line in lines if line.test is not None and line.test.get("p_vs_baseline") is not None]
+    for line, p in zip(tested, holm([line.test["p_vs_baseline"] for line in tested])):
+        found = verdict({**line.test, "p_adjusted": p}, cfg.significance, None)
+        seeds = line.test.get("paired_seeds", 0)
+        line.cells = (*line.cells[:3], fmt(p, 2), dict(zip(("better", "worse"), line.words)).get(
+            found, f"not resolved with {seeds} seeds{_wider_than_margin(line.test, cfg)}"))
+    return len(tested)
 
 
-def cure_rows(row: ConceptRow, summary: dict, findings: dict, cfg: ReportConfig) -> list[Row]:
-    """A failure and its cure: the cure's metric minus the failure's, paired by seed, per condition it names."""
-    rows = []
+def cure_rows(row: ConceptRow, summary: dict, findings: dict, cfg: ReportConfig) -> list[Line]:
+    """A failure and its cure, per condition the cure names: the comparison on the row's endpoint (the cure's
+    value minus the failure's, paired by seed); the test metric beside a sign endpoint, as secondary evidence."""
+    lines = []
     compared = findings.get("cures", {})
     for key, e in compared.items():
         if e.get("compared_on") or not (e["cure"] == row.shows or e["cure"].startswith(f"{row.shows}/")):
             continue
         failure, cure = summary[e["failure"]], summary[e["cure"]]
-        # the failure's own sign, where it has one, decides the row (the first of SIGNS it shows)
-        on_sign = next((compared[f"{key} on {sign}"] for sign in SIGNS if f"{key} on {sign}" in compared), None)
-        shown = on_sign or e
-        effect, p = _effect(shown)
+        test = e if row.endpoint == "test_metric" else compared.get(f"{key} on {row.endpoint}")
         cure_text = f"`{e['cure']}`: {signs(cure, cfg)}"
-        if on_sign and on_sign["compared_on"] == "divergence" and not cure.get("diverged_runs"):
+        if row.endpoint == "divergence" and not cure.get("diverged_runs"):
             cure_text += f"; 0/{cure['runs']} runs diverged"  # signs() names a cure's divergences itself
-        if on_sign and on_sign["compared_on"] == "overfitting":
+        if row.endpoint == "overfitting":
             cure_text += f"; train {fmt(cure['train_metric'])} vs test {fmt(cure['test_metric'])}"
-        if on_sign and e.get("paired_seeds"):
-            cure_text += f"; test {e['metric']} {fmt(e['diff_vs_baseline'])} {interval(e['diff_low'], e['diff_high'])} " \
-                         f"vs the failure (adjusted p {fmt(e['p_adjusted'], 2)}, {e['verdict']})"
-        rows.append((f"`{e['failure']}`: {signs(failure, cfg)}", cure_text, f"{measured(shown)}: {effect}", p,
-                     _verdict(shown, shown["paired_seeds"], cfg)))
-    return rows
+        if row.endpoint != "test_metric" and e.get("paired_seeds"):
+            cure_text += (f"; secondary (exploratory): test {e['metric']} {fmt(e['diff_vs_baseline'])} "
+                          f"{interval(e['diff_low'], e['diff_high'])} vs the failure")
+        failure_text = f"`{e['failure']}`: {signs(failure, cfg)}"
+        if test is None:
+            lines.append(Line((failure_text, cure_text, "-", "-",
+                               f"not tested: `{e['failure']}` does not show {row.endpoint} in every seed here")))
+        else:
+            lines.append(Line((failure_text, cure_text, f"{measured(test)}: {_effect(test)}", *UNTESTED), test))
+    return lines
 
 
 def _wider_than_margin(e: dict, cfg: ReportConfig) -> str:
@@ -90,8 +113,9 @@ def _wider_than_margin(e: dict, cfg: ReportConfig) -> str:
     return f" (its interval is wider than the ±{fmt(margin)} equivalence margin)"
 
 
-def variant_rows(row: ConceptRow, summary: dict, findings: dict, cfg: ReportConfig) -> list[Row]:
-    """A variant against its study's baseline in the same condition (what the study's table compares)."""
+def variant_rows(row: ConceptRow, summary: dict, findings: dict, cfg: ReportConfig) -> list[Line]:
+    """A variant against its study's baseline in the same condition, on what the study compares (the row's
+    endpoint: the test metric, or the training loss where the study selects on it)."""
     variant, _, condition = row.shows.partition("/")
     e = summary.get(row.shows)
     baseline = summary.get(f"{findings[condition or 'all']['baseline']}/{condition}" if condition
@@ -99,10 +123,8 @@ def variant_rows(row: ConceptRow, summary: dict, findings: dict, cfg: ReportConf
     if e is None or baseline is None:
         return []
     on = "training loss over the epochs" if e.get("compared_on") == "train_loss_auc" else f"test {e['metric']}"
-    verdict = {"better": "better", "worse": "worse", "equivalent": "equivalent within the margin"}.get(
-        e.get("verdict"), f"not resolved with {e.get('paired_seeds', 0)} seeds{_wider_than_margin(e, cfg)}")
-    effect, p = _effect(e)
-    return [(f"baseline: {signs(baseline, cfg)}", f"`{row.shows}`: {signs(e, cfg)}", f"{on}: {effect}", p, verdict)]
+    return [Line((f"baseline: {signs(baseline, cfg)}", f"`{row.shows}`: {signs(e, cfg)}", f"{on}: {_effect(e)}",
+                  *UNTESTED), e, ("better", "worse"))]  # a variant may be expected to lose: the row says which way
 
 
 def _perceptron(summary: dict, cfg: ReportConfig) -> Row:
@@ -123,12 +145,12 @@ def _xor(summary: dict, cfg: ReportConfig) -> Row:
 def _representations(summary: dict, cfg: ReportConfig) -> Row:
     moons, gain = summary["mlp"]["moons"]["probe"], summary["probe_gain_moons"]
     digits, ceiling = summary["probe"], summary["probe_gain"]
-    layer, (effect, p), (ceiling_effect, ceiling_p) = ceiling["layer"], _effect(gain), _effect(ceiling)
+    layer = ceiling["layer"]
     return (f"two moons: a linear probe on the raw 2-D input: {fmt(moons['input'])}",
             f"on the trained MLP's hidden layer: {fmt(moons['hidden_1']['final'])}. On the 10-class set the raw "
             f"input is already separable ({fmt(digits['input'])}): {layer} after training {fmt(digits[layer]['final'])}, "
-            f"{ceiling_effect} (adjusted p {ceiling_p}, {ceiling['verdict']})",
-            f"probe accuracy on the moons: {effect}", p, _verdict(gain, gain.get("paired_seeds", 0), cfg))
+            f"{_effect(ceiling)} (secondary, exploratory)",
+            f"probe accuracy on the moons: {_effect(gain)}", *UNTESTED)
 
 
 def _backprop(summary: dict, cfg: ReportConfig) -> Row:
@@ -172,22 +194,36 @@ FINDINGS: Registry[Callable[[dict, ReportConfig], Row]] = Registry("finding", {
     "noise_slope": _noise_slope, "lr_sensitivity": _lr_sensitivity, "sparsity": _sparsity,
 })
 FROM_FINDINGS = ("noise_slope",)
+# findings whose check is a paired test, which joins the confirmatory family: its comparison in the summary
+FINDING_TESTS = {"representations": "probe_gain_moons"}
 
 
 def table(params: Params, reports: Path) -> list[str]:
-    """The Markdown table: one line per concept row of `report.concepts` (several where a cure spans conditions)."""
-    lines = list(HEAD)
+    """The Markdown table: one line per concept row of `report.concepts` (several where a cure spans conditions),
+    then a note on its confirmatory family."""
+    made: list[tuple[ConceptRow, Line]] = []
     for row in params.report.concepts:
         summary = json.loads((reports / row.study / "summary.json").read_text())
         findings_file = reports / row.study / "findings.json"
         findings = json.loads(findings_file.read_text()) if findings_file.is_file() else {}
         if row.shows.startswith("finding:"):
             name = row.shows.removeprefix("finding:")
-            made = [FINDINGS.get(name)(findings if name in FROM_FINDINGS else summary, params.report)]
+            found = FINDINGS.get(name)(findings if name in FROM_FINDINGS else summary, params.report)
+            lines = [Line(found, summary.get(FINDING_TESTS[name]) if name in FINDING_TESTS else None)]
         elif row.shows in params.report.studies[row.study].cures:
-            made = cure_rows(row, summary, findings, params.report)
+            lines = cure_rows(row, summary, findings, params.report)
         else:
-            made = variant_rows(row, summary, findings, params.report)
-        for cells in made or [("-", "-", "-", "-", f"not shown: `{row.shows}` was not trained in this run")]:
-            lines.append(f"| {row.concept} | {row.paper} | " + " | ".join(cells) + " |")
-    return lines
+            lines = variant_rows(row, summary, findings, params.report)
+        made += [(row, line) for line in lines or [
+            Line(("-", "-", "-", "-", f"not shown: `{row.shows}` was not trained in this run"))]]
+    family = confirm([line for _, line in made], params.report)
+    body = [f"| {row.concept} | {row.paper} | {ENDPOINT_WORDS[row.endpoint]} | " + " | ".join(line.cells) + " |"
+            for row, line in made]
+    return [*HEAD, *body, "", f"Each row is judged on its endpoint alone, declared in `params.yaml` before the run; "
+            f"the {family} tests on those endpoints form one Holm family (the p column). Every other number in a row, "
+            "and every p-value in the study sections below (adjusted within each study), is exploratory."]
+
+
+ENDPOINT_WORDS = {"test_metric": "test metric", "train_loss_auc": "training loss averaged over the epochs",
+                  "divergence": "share of runs that diverged", "saturation": "top hidden layer's peak saturated share",
+                  "overfitting": "train minus test metric, floored at 0", "finding": "its own check"}

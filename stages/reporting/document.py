@@ -200,15 +200,17 @@ def build(params: Params, reports: Path, data: Path, figure_dir: Path) -> str:
              "the best may lie outside it.",
              "", "## Failures of training and their cures", "",
              "One row per concept (`report.concepts` in params.yaml). Most rows are a failure condition and its cure "
-             "in the same study, trained on the same seeds: the effect is the cure minus the failure, paired by seed, "
-             "on the failure's own sign where it shows one in every seed (the share of runs that diverged; the top "
-             "hidden layer's peak saturated share; overfitting, the train metric beyond the test metric, floored "
-             "at 0 so that underfitting earns nothing) and else on the test metric, which the row also states; "
-             "\"shown\" needs a Holm-adjusted p below "
-             f"{params.report.significance} (over all of the study's tests) and an interval that excludes 0. Other "
-             "rows compare a variant with its study's baseline (the verdict then says better, worse, equivalent or "
-             "not resolved), or state a finding: a bound, a check against a tolerance, a slope against its "
-             "prediction, or numbers marked \"descriptive (no test)\".", ""]
+             "in the same study, trained on the same seeds: the effect is the cure minus the failure, paired by seed. "
+             "Others compare a variant with its study's baseline (the verdict then says better, worse or not "
+             "resolved), or state a finding: a bound, a check against a tolerance, a slope against its prediction, "
+             "or numbers marked \"descriptive (no test)\". Each row names its endpoint, declared in params.yaml "
+             "before any run: the test metric, the training loss averaged over the epochs, or one of the failure's "
+             "own signs (the share of runs that diverged; the top hidden layer's peak saturated share; overfitting, "
+             "the train metric beyond the test metric, floored at 0 so that underfitting earns nothing). A row is "
+             "judged on that endpoint alone: \"shown\" needs a p below "
+             f"{params.report.significance} after Holm's correction over the concept rows' endpoint tests (one "
+             "confirmatory family) and an interval that excludes 0; a cure tested on a sign whose failure does not "
+             "show it in every seed reads \"not tested\".", ""]
     lines += concepts.table(params, reports) + ["", "## Contents", ""]
     lines += ["1. [Foundations](#1-foundations)"]
     lines += [f"{i}. [{s.replace('_', ' ').capitalize()}](#{i}-{s.replace('_', '-')})"
