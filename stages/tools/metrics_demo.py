@@ -2,7 +2,7 @@
 temporary workspace (`dvc exp run --temp`, the workspace is left alone) and write the real output of
 `dvc metrics diff` against HEAD into the README.
 
-    python -m stages.tools.metrics_demo [--set +studies.optimizers.set.epochs=10] [--readme README.md]
+    python -m stages.tools.metrics_demo [--set ++studies.optimizers.set.epochs=10] [--readme README.md]
 """
 from __future__ import annotations
 
@@ -33,7 +33,8 @@ def section(change: str, diff: str) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--set", default="+studies.optimizers.set.epochs=10", help="the experiment's -S change")
+    # Hydra's `++` sets the key whether or not the study's `set:` has it yet
+    parser.add_argument("--set", default="++studies.optimizers.set.epochs=10", help="the experiment's -S change")
     parser.add_argument("--readme", type=Path)
     args = parser.parse_args(argv)
     before = set(dvc("exp", "ls", "--name-only").split())
