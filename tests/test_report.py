@@ -80,12 +80,13 @@ def test_the_concept_table_has_a_row_for_every_concept_and_says_only_what_its_te
     concepts = yaml.safe_load((REPO / "params.yaml").read_text())["report"]["concepts"]
     (header, rows), = [(h, r) for h, r in tables() if h and h[0] == "concept"]
     assert [c["concept"] for c in concepts] == list(dict.fromkeys(row[0] for row in rows))
-    effect, verdict = header.index("effect [95%]"), header.index("verdict")
+    effect, verdict = header.index("effect on the endpoint [95%]"), header.index("verdict")
+    assert header.index("endpoint") == 2 and header.index("p (Holm, concept rows)") == effect + 1
     for row in rows:
-        assert re.match(r"(shown|not shown|not resolved with \d+ seeds|equivalent within the margin|better|worse|"
+        assert re.match(r"(shown|not shown|not resolved with \d+ seeds|not tested: |better|worse|"
                         r"descriptive \(no test\))", row[verdict]), row
         bounds = INTERVAL.findall(row[effect])
         if row[verdict].startswith(("shown", "better", "worse")) and bounds and "n/a" not in bounds[0]:
             low, high = map(float, bounds[0])
-            if "slope" not in row[2] + row[3]:  # a slope's interval holds a prediction, not zero
+            if "slope" not in row[3] + row[4]:  # a slope's interval holds a prediction, not zero
                 assert low > 0 or high < 0, row
