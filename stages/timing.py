@@ -7,24 +7,23 @@ import json
 from pathlib import Path
 
 from stages.analysis import study_summary
+from stages.analysis.evaluation import load_trained
 from stages.common import atomic
 from stages.common.errors import stage_entry
 from stages.analysis.tables import write_tsv
 from stages.reporting import figures
 
 
-def evaluated(reports: Path) -> dict[str, dict[str, list[str]]]:
-    """{study: {condition: [variant, ...]}} as each study's evaluate stage last compared them (its summary.json
-    keys are `variant` or `variant/condition`): what was trained, read without params, so that an edit to
-    params.yaml does not make this stage stale before the training it draws has changed."""
+def evaluated(reports: Path) -> dict[str, tuple[list[str], list[str]]]:
+    """{study: (variants, conditions)} as each study's evaluate stage last compared them (its summary.json keys are
+    `variant` or `variant/condition`): what was trained, read without params, so that an edit to params.yaml does
+    not make this stage stale before the training it draws has changed."""
     studies = {}
     for summary in sorted(reports.glob("*/summary.json")):
         if (summary.parent / "timing").is_dir():
-            conditions: dict[str, list[str]] = {}
-            for key in json.loads(summary.read_text()):
-                variant, _, condition = key.partition("/")
-                conditions.setdefault(condition, []).append(variant)
-            studies[summary.parent.name] = conditions
+            keys = [key.partition("/") for key in json.loads(summary.read_text())]
+            studies[summary.parent.name] = (list(dict.fromkeys(variant for variant, _, _ in keys)),
+                                            list(dict.fromkeys(condition for _, _, condition in keys)))
     return studies
 
 
@@ -33,17 +32,16 @@ def timing_views(reports: Path, out: Path) -> int:
     number of conditions drawn."""
     drawn = 0
     with atomic.staged_dir(out) as folder:
-        for study, conditions in evaluated(reports).items():
-            for condition, names in conditions.items():
-                variants = {name: study_summary.load_variant(reports / study / "runs" / name / condition)
-                            for name in names}
+        for study, (variants, conditions) in evaluated(reports).items():
+            runs = load_trained(study, reports / study / "runs", variants, conditions)
+            for condition, trained in runs.items():
                 timings = {name: json.loads((reports / study / "timing" / name / condition / "timing.json").read_text())
-                           for name in names}
-                header, rows = study_summary.time_curves(variants, timings)
+                           for name in trained}
+                header, rows = study_summary.time_curves(trained, timings)
                 write_tsv(folder / study / condition / "by_time.tsv", header, rows)
                 tag = f"{study}_{condition}" if condition else study
                 figures.progress_against(rows, 2, folder / "figures" / f"{tag}_by_time.png",
-                                         "wall-clock seconds (this machine)", list(variants))
+                                         "wall-clock seconds (this machine)", list(trained))
                 drawn += 1
     return drawn
 

@@ -271,6 +271,14 @@ def test_a_concept_row_names_a_condition_of_its_study():
             config.parse(with_change("report.concepts", bad))
 
 
+def test_the_signs_a_cure_row_may_declare_are_the_signs_its_study_compares_cures_on():
+    """The schema names the endpoints apart from the analysis that computes them (config does not import it)."""
+    from stages.analysis.study_summary import SIGNS
+    from stages.config.schema import ENDPOINTS
+
+    assert set(ENDPOINTS) - {"test_metric", "train_loss_auc", "finding"} == set(SIGNS)
+
+
 @pytest.mark.parametrize("shows, study, endpoint, expected", [
     ("adam", "optimizers", "test_metric", r"report.concepts\[29\].endpoint: 'test_metric' does not fit `shows: adam`; "
      r"allowed: train_loss_auc \(studies.optimizers compares its variants on train_loss_auc"),

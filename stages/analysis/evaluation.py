@@ -14,9 +14,13 @@ from stages.config import Params, get_study, study_report
 def load_study(params: Params, study: str, runs: Path) -> dict[str, dict[str, dict]]:
     """{condition: {variant: trained variant}} in params order; a missing variant is named."""
     spec = get_study(params, study)
-    conditions = list(spec.conditions) or [""]
+    return load_trained(study, runs, list(spec.variants), list(spec.conditions) or [""])
+
+
+def load_trained(study: str, runs: Path, variants: list[str], conditions: list[str]) -> dict[str, dict[str, dict]]:
+    """{condition: {variant: trained variant}} from RUNS/<variant>/<condition>; a missing variant is named."""
     loaded: dict[str, dict[str, dict]] = {condition: {} for condition in conditions}
-    for variant in spec.variants:
+    for variant in variants:
         for condition in conditions:
             folder = runs / variant / condition
             if not (folder / "metrics.json").is_file():

@@ -217,13 +217,13 @@ def table(params: Params, reports: Path) -> list[str]:
         made += [(row, line) for line in lines or [
             Line(("-", "-", "-", "-", f"not shown: `{row.shows}` was not trained in this run"))]]
     family = confirm([line for _, line in made], params.report)
-    body = [f"| {row.concept} | {row.paper} | {ENDPOINT_WORDS[row.endpoint]} | " + " | ".join(line.cells) + " |"
+    body = [f"| {row.concept} | {row.paper} | {endpoint_words(row.endpoint)} | " + " | ".join(line.cells) + " |"
             for row, line in made]
     return [*HEAD, *body, "", f"Each row is judged on its endpoint alone, declared in `params.yaml` before the run; "
             f"the {family} tests on those endpoints form one Holm family (the p column). Every other number in a row, "
             "and every p-value in the study sections below (adjusted within each study), is exploratory."]
 
 
-ENDPOINT_WORDS = {"test_metric": "test metric", "train_loss_auc": "training loss averaged over the epochs",
-                  "divergence": "share of runs that diverged", "saturation": "top hidden layer's peak saturated share",
-                  "overfitting": "train minus test metric, floored at 0", "finding": "its own check"}
+def endpoint_words(endpoint: str) -> str:
+    """A declared endpoint in the words the effect cells use for the comparison on it."""
+    return "its own check" if endpoint == "finding" else measured({"compared_on": endpoint, "metric": "metric"})
