@@ -80,11 +80,14 @@ def test_the_concept_table_has_a_row_for_every_concept_and_says_only_what_its_te
     concepts = yaml.safe_load((REPO / "params.yaml").read_text())["report"]["concepts"]
     (header, rows), = [(h, r) for h, r in tables() if h and h[0] == "concept"]
     assert [c["concept"] for c in concepts] == list(dict.fromkeys(row[0] for row in rows))
-    effect, verdict = header.index("effect on the endpoint [95%]"), header.index("verdict")
-    assert header.index("endpoint") == 2 and header.index("p (Holm, concept rows)") == effect + 1
+    effect, verdict = header.index("effect on the endpoint [paired 95%]"), header.index("verdict")
+    power = header.index("power at the observed effect")
+    assert header.index("endpoint") == 2 and header.index("p (Holm, concept rows)") == effect + 1 == power - 1
     for row in rows:
-        assert re.match(r"(shown|not shown|not resolved with \d+ seeds|not tested: |better|worse|"
+        assert re.match(r"(shown|not shown|not resolved with \d+ seeds|not resolved: |not tested: |better|worse|"
                         r"descriptive \(no test\))", row[verdict]), row
+        if row[verdict].startswith(("shown", "better", "worse")) and row[power] != "-":
+            assert float(row[power]) >= 0.9, row  # a verdict a rerun would likely repeat
         bounds = INTERVAL.findall(row[effect])
         if row[verdict].startswith(("shown", "better", "worse")) and bounds and "n/a" not in bounds[0]:
             low, high = map(float, bounds[0])

@@ -4,6 +4,7 @@ from __future__ import annotations
 import math
 import re
 
+import numpy as np
 import pytest
 from scipy import stats
 
@@ -24,18 +25,19 @@ def test_wilson_interval_stays_inside_the_unit_interval():
     assert statistics.wilson(1.0, 231)[1] == 1.0
 
 
-def test_accuracy_intervals_never_leave_zero_one_and_errors_keep_t():
-    low, high = statistics.mean_interval([0.9957, 0.9871, 1.0], 231)  # a t-interval would give 0.994 ± 0.016
-    assert 0 <= low < 0.994 < high <= 1
+def test_accuracy_intervals_are_t_intervals_clipped_to_zero_one():
+    shares = [0.9957, 0.9871, 1.0]
+    t_low, t_high = stats.t.interval(0.95, 2, loc=np.mean(shares), scale=stats.sem(shares))
+    assert t_high > 1 and statistics.mean_interval(shares, 231) == (pytest.approx(t_low, rel=1e-4), 1.0)
     assert statistics.mean_interval([1.0, 2.0, 3.0], None) == pytest.approx(
         (2 - stats.t.ppf(0.975, 2) / math.sqrt(3), 2 + stats.t.ppf(0.975, 2) / math.sqrt(3)), rel=1e-5)
     assert statistics.mean_interval([0.99], 231) == statistics.wilson(0.99, 231)
 
 
 def test_tost_calls_identical_samples_equivalent_and_noisy_small_samples_unresolved():
-    same = statistics.paired([0.9, 0.92, 0.95], [0.9, 0.92, 0.95], 231, margin=0.01)
+    same = statistics.paired([0.9, 0.92, 0.95], [0.9, 0.92, 0.95], margin=0.01)
     assert same["p_equivalence"] == 0.0 and same["p_vs_baseline"] == 1.0 and same["diff_vs_baseline"] == 0.0
-    noisy = statistics.paired([0.90, 0.97, 0.85], [0.93, 0.88, 0.91], 231, margin=0.01)
+    noisy = statistics.paired([0.90, 0.97, 0.85], [0.93, 0.88, 0.91], margin=0.01)
     assert noisy["p_equivalence"] > 0.05 and noisy["p_vs_baseline"] > 0.05
     assert noisy["detectable_effect"] > 0.05  # three noisy seeds cannot see a small effect
     assert noisy["diff_low"] < noisy["diff_vs_baseline"] < noisy["diff_high"]
@@ -58,9 +60,28 @@ def test_divergence_is_compared_seed_by_seed_with_the_exact_mcnemar_test():
 
 def test_paired_test_is_the_t_test_on_seed_differences():
     a, b = [0.90, 0.92, 0.95, 0.91], [0.88, 0.91, 0.92, 0.90]
-    result = statistics.paired(a, b, None, margin=0.05)
+    result = statistics.paired(a, b, margin=0.05)
     assert result["p_vs_baseline"] == pytest.approx(stats.ttest_rel(a, b).pvalue, rel=1e-5)
     assert result["paired_seeds"] == 4
+    interval = stats.ttest_rel(a, b).confidence_interval(0.95)  # the interval is the test's own
+    assert (result["diff_low"], result["diff_high"]) == (pytest.approx(interval.low, rel=1e-4),
+                                                        pytest.approx(interval.high, rel=1e-4))
+
+
+def test_identical_predictions_give_a_zero_width_paired_interval_and_equivalence():
+    # two arms scored on the same test examples with the same predictions: no difference in any seed, however
+    # noisy the seeds themselves (an unpaired interval over test examples would be wide here)
+    seeds = [0.61, 0.95, 0.78, 0.88, 0.70]
+    same = statistics.paired(seeds, seeds, margin=0.01)
+    assert (same["diff_low"], same["diff_high"]) == (0.0, 0.0)
+    assert same["p_equivalence"] == 0.0 and same["p_vs_baseline"] == 1.0
+
+
+def test_one_outlying_seed_widens_the_interval_and_the_test_together():
+    steady = statistics.paired([0.80, 0.81, 0.82, 0.80, 0.81, 0.82], [0.78, 0.79, 0.80, 0.78, 0.79, 0.80], 0.01)
+    outlier = statistics.paired([0.80, 0.81, 0.82, 0.80, 0.81, 0.50], [0.78, 0.79, 0.80, 0.78, 0.79, 0.80], 0.01)
+    assert steady["p_vs_baseline"] < 1e-6 and steady["diff_low"] > 0
+    assert outlier["p_vs_baseline"] > 0.05 and outlier["diff_low"] < 0 < outlier["diff_high"]
 
 
 def test_verdicts_follow_the_adjusted_tests():
@@ -321,3 +342,85 @@ def test_the_best_test_mean_is_called_a_ranking_and_says_what_the_tests_compare(
     on_train = verdicts.general({"a": entry(**on_loss), "b": entry(test_metric=0.95, **on_loss)}, report_config(), "a")[0]
     assert on_test.endswith("(95% interval; a ranking, not a test: the paired comparisons below are the tests).")
     assert on_train.endswith("(95% interval; a ranking, not a test; the comparisons below are on the training loss).")
+
+
+def _swept(values: dict[float, list[float | None]], select_on: str = "val_metric") -> dict:
+    """A trained variant with a learning-rate sweep: {rate: per-seed value on select_on (None: diverged)}."""
+    runs = [{"setting": {"learning_rate": rate}, "seed": seed,
+             "final": {select_on: value, "diverged": value is None, "test_metric": value}}
+            for rate, per_seed in values.items() for seed, value in enumerate(per_seed)]
+    means = {rate: sum(v for v in vs if v is not None) / len(vs) for rate, vs in values.items()}
+    best = max(means, key=means.get)
+    return {"runs": runs, "metrics": {"metric": "accuracy", "select_on": select_on,
+                                      "best_setting": {"learning_rate": best}}}
+
+
+def test_each_seeds_setting_is_chosen_on_the_other_seeds():
+    from stages.analysis import selection
+
+    # 0.01 wins on all seeds (mean 0.93) only because of seed 2's own 0.99; seeds 0 and 1 prefer 0.1
+    variant = _swept({0.01: [0.90, 0.90, 0.99], 0.1: [0.92, 0.92, 0.80]})
+    held_out = selection.held_out_runs(variant)
+    assert [run["seed"] for run in held_out] == [0, 1, 2]
+    assert [run["setting"]["learning_rate"] for run in held_out] == [0.01, 0.01, 0.1]
+    assert selection.moved_seeds(variant) == 1
+
+
+def test_a_tie_goes_to_the_smaller_setting_whatever_the_grid_order():
+    from stages.analysis import selection
+
+    for grid in ({0.1: [0.9, 0.9, 0.9], 0.01: [0.9, 0.9, 0.9]}, {0.01: [0.9, 0.9, 0.9], 0.1: [0.9, 0.9, 0.9]}):
+        assert {run["setting"]["learning_rate"] for run in selection.held_out_runs(_swept(grid))} == {0.01}
+
+
+def test_cross_fitting_avoids_a_setting_that_diverged_on_the_other_seeds():
+    from stages.analysis import selection
+
+    # 1.0 scores best where it trains, but diverged on seed 0: seeds 1 and 2 (whose others include seed 0) avoid it
+    variant = _swept({0.1: [0.90, 0.90, 0.90], 1.0: [None, 0.99, 0.99]})
+    assert [run["setting"]["learning_rate"] for run in selection.held_out_runs(variant)] == [1.0, 0.1, 0.1]
+
+
+def test_a_loss_criterion_is_minimized():
+    from stages.analysis import selection
+
+    variant = _swept({0.01: [0.05, 0.05, 0.05], 0.1: [0.04, 0.04, 0.04]}, select_on="train_loss_auc")
+    assert {run["setting"]["learning_rate"] for run in selection.held_out_runs(variant)} == {0.1}
+
+
+def test_power_at_the_observed_effect_is_the_paired_t_tests_and_mcnemars():
+    from statsmodels.stats.power import TTestPower
+
+    test = statistics.paired([0.05, 0.02, 0.08, 0.01, 0.06], [0.0] * 5, margin=0.01)
+    expected = TTestPower().power(effect_size=0.044 / test["diff_std"], nobs=5, alpha=0.025, alternative="larger")
+    assert statistics.power_at_observed(test, 0.05) == pytest.approx(expected, rel=1e-3)
+    assert statistics.power_at_observed(statistics.paired_events([False] * 12, [True] * 12), 0.05) == 1.0
+    assert statistics.power_at_observed(statistics.paired_events([False] * 5, [True] * 5), 0.05) == 0.0  # p ≥ 1/16
+    # 10 of 12 seeds cured: a rerun finds it unless too few of its 12 seeds flip
+    some = statistics.power_at_observed(statistics.paired_events([False] * 10 + [True] * 2, [True] * 12), 0.05)
+    assert 0.5 < some < 1
+
+
+def test_a_shown_row_that_a_rerun_would_often_not_repeat_reads_not_resolved():
+    from stages.reporting import concepts
+
+    cfg = report_config(significance=0.05)
+    strong = {"metric": "accuracy", **statistics.paired([0.90, 0.91, 0.92, 0.90, 0.91], [0.80, 0.80, 0.81, 0.80, 0.81],
+                                                        0.01)}
+    weak = {"metric": "accuracy", **statistics.paired([0.85, 0.82, 0.88, 0.81, 0.86], [0.80] * 5, 0.01)}
+    assert weak["p_vs_baseline"] < 0.05 and weak["diff_low"] > 0  # significant alone ...
+    for test, power_below in ((strong, False), (weak, True)):
+        line = concepts.Line(("f", "c", "e", "-", "-"), test)
+        assert concepts.confirm([line], cfg) == 1
+        assert (float(line.power) < concepts.REPEAT_POWER) == power_below
+        words = line.cells[4]
+        assert words.startswith("not resolved: shown at this p") if power_below else words == "shown"
+
+
+def test_a_tie_in_every_seed_is_said_to_sit_at_a_ceiling():
+    from stages.reporting import concepts
+
+    tied = {"metric": "accuracy", **statistics.paired([1.0] * 5, [1.0] * 5, 0.05)}
+    line = concepts.Line(("f", "c", "e", "-", "-"), tied)
+    concepts.confirm([line], report_config())
+    assert line.cells[4].startswith("not shown: both sides are equal in all 5 seeds") and line.power == "0"

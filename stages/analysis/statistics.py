@@ -11,8 +11,6 @@ from stages.common.numbers import round_sig
 
 LEVEL = 0.95  # every interval and test: 95%, two-sided
 POWER = 0.8  # the power at which the smallest detectable effect is stated
-RESAMPLES = 4000  # bootstrap draws; fixed seed, so intervals are byte-stable
-BOOTSTRAP_SEED = 20240917
 
 
 def _present(values: Sequence[float | None]) -> np.ndarray:
@@ -32,56 +30,44 @@ def t_interval(values: Sequence[float | None]) -> tuple[float | None, float | No
     data = _present(values)
     if len(data) < 2:
         return None, None
-    half = stats.t.ppf(0.5 + LEVEL / 2, len(data) - 1) * data.std(ddof=1) / math.sqrt(len(data))
+    half = _t_half_width(data)
     return round_sig(data.mean() - half), round_sig(data.mean() + half)
 
 
-def _with_example_noise(shares: np.ndarray, n: int | None, rng: np.random.Generator) -> np.ndarray:
-    """Accuracies (resamples, seeds) redrawn as binomial counts on n examples: the test set's own sampling error."""
-    if n is None:
-        return shares
-    return rng.binomial(n, np.clip(shares, 0.0, 1.0)) / n
+def _t_half_width(data: np.ndarray) -> float:
+    return float(stats.t.ppf(0.5 + LEVEL / 2, len(data) - 1) * data.std(ddof=1) / math.sqrt(len(data)))
 
 
 def mean_interval(values: Sequence[float | None], n_examples: int | None) -> tuple[float | None, float | None]:
-    """95% interval of the mean over seeds. Accuracy (n_examples given): bootstrap over seeds and, within each,
-    over the n test examples (binomial), so it stays inside [0, 1]; one seed: Wilson. Errors: the t-interval."""
+    """95% t-interval of the mean over seeds; for accuracy (n_examples given) clipped to [0, 1], and for a single
+    seed Wilson's interval over its n test examples."""
     data = _present(values)
-    if n_examples is None:
-        return t_interval(data)
-    if len(data) == 1:
+    if n_examples is not None and len(data) == 1:
         return wilson(float(data[0]), n_examples)
-    if len(data) == 0:
-        return None, None
-    rng = np.random.default_rng(BOOTSTRAP_SEED)
-    picked = data[rng.integers(0, len(data), (RESAMPLES, len(data)))]
-    means = _with_example_noise(picked, n_examples, rng).mean(axis=1)
-    low, high = np.quantile(means, [(1 - LEVEL) / 2, (1 + LEVEL) / 2])
-    return round_sig(float(low)), round_sig(float(high))
+    low, high = t_interval(data)
+    if n_examples is None or low is None:
+        return low, high
+    return max(low, 0.0), min(high, 1.0)
 
 
-def paired(values: Sequence[float | None], baseline: Sequence[float | None], n_examples: int | None,
-           margin: float) -> dict:
+def paired(values: Sequence[float | None], baseline: Sequence[float | None], margin: float) -> dict:
     """A variant against the baseline, seed by seed (both trained on the same seeds: same data order, and the same
-    initial weights where the architectures agree): mean difference with its 95% interval (bootstrap over seeds,
-    and over test examples for accuracy), the paired t-test's p, TOST's p for equivalence within ±margin, and the
-    smallest difference this many seeds detects at 80% power."""
+    initial weights where the architectures agree): the mean of the per-seed differences with its paired 95%
+    t-interval (the interval of the paired t-test, so the two agree), the paired t-test's p, TOST's p for equivalence
+    within ±margin, and the smallest difference this many seeds detects at 80% power."""
     pairs = [(a, b) for a, b in zip(values, baseline) if a is not None and b is not None]
     result = {"diff_vs_baseline": None, "diff_low": None, "diff_high": None, "p_vs_baseline": None,
               "p_equivalence": None, "detectable_effect": None, "paired_seeds": len(pairs)}
     if not pairs:
         return result
-    a, b = (np.array(side, dtype=float) for side in zip(*pairs))
-    diffs = a - b
+    diffs = np.array([a - b for a, b in pairs], dtype=float)
     result["diff_vs_baseline"] = round_sig(float(diffs.mean()))
     if len(pairs) < 2:
         return result
-    rng = np.random.default_rng(BOOTSTRAP_SEED)
-    rows = rng.integers(0, len(pairs), (RESAMPLES, len(pairs)))
-    boot = (_with_example_noise(a[rows], n_examples, rng) - _with_example_noise(b[rows], n_examples, rng)).mean(axis=1)
-    low, high = np.quantile(boot, [(1 - LEVEL) / 2, (1 + LEVEL) / 2])
+    half = _t_half_width(diffs)
     spread = float(diffs.std(ddof=1))
-    result.update(diff_low=round_sig(float(low)), diff_high=round_sig(float(high)),
+    result.update(diff_low=round_sig(float(diffs.mean()) - half), diff_high=round_sig(float(diffs.mean()) + half),
+                  diff_std=round_sig(spread),
                   p_vs_baseline=round_sig(_paired_t(diffs, spread)), p_equivalence=round_sig(tost(diffs, margin)),
                   detectable_effect=round_sig(detectable_effect(spread, len(pairs))))
     return result
@@ -101,7 +87,8 @@ def paired_events(events: Sequence[bool], baseline: Sequence[bool]) -> dict:
     (low_a, high_a), (low_b, high_b) = (stats.binomtest(k, len(pairs)).proportion_ci(1 - (1 - LEVEL) / 2, "exact")
                                         for k in (ours, theirs))
     discordant = only_ours + only_theirs
-    result.update(diff_vs_baseline=round_sig((ours - theirs) / len(pairs)), diff_low=round_sig(low_a - high_b),
+    result.update(discordant=[only_ours, only_theirs],
+                  diff_vs_baseline=round_sig((ours - theirs) / len(pairs)), diff_low=round_sig(low_a - high_b),
                   diff_high=round_sig(high_a - low_b),
                   p_vs_baseline=round_sig(stats.binomtest(only_ours, discordant).pvalue) if discordant else 1.0)
     return result
@@ -131,6 +118,41 @@ def detectable_effect(spread: float, n: int) -> float:
     from statsmodels.stats.power import TTestPower
 
     return float(TTestPower().solve_power(nobs=n, alpha=1 - LEVEL, power=POWER)) * spread
+
+
+def power_at_observed(test: dict, alpha: float) -> float | None:
+    """The chance that a rerun on as many new seeds finds the same direction with a two-sided test at level alpha, if
+    the true effect were the observed one: the paired t-test's power at the observed mean/SD of the differences, or for an event
+    (McNemar) the exact chance over the observed shares of seeds that flip each way. None without a test."""
+    n = test.get("paired_seeds") or 0
+    if test.get("p_vs_baseline") is None or n < 2:
+        return None
+    if "discordant" in test:
+        return round_sig(_event_power(n, *test["discordant"], alpha))
+    mean, spread = test["diff_vs_baseline"], test.get("diff_std")
+    if spread is None:
+        return None
+    if spread == 0:
+        return 1.0 if mean != 0 else 0.0
+    from statsmodels.stats.power import TTestPower
+
+    # two-sided at alpha, counted in the observed direction only: the one-sided power at alpha / 2
+    return round_sig(float(TTestPower().power(effect_size=abs(mean) / spread, nobs=n, alpha=alpha / 2,
+                                              alternative="larger")))
+
+
+def _event_power(n: int, one_way: int, other_way: int, alpha: float) -> float:
+    """P(the exact McNemar test is below alpha, in the observed direction) for n seeds that flip one way with
+    probability one_way/n and the other with other_way/n."""
+    if one_way < other_way:
+        one_way, other_way = other_way, one_way
+    shares = [one_way / n, other_way / n, 1 - (one_way + other_way) / n]
+    chance = 0.0
+    for a in range(n + 1):
+        for b in range(n + 1 - a):
+            if a > b and stats.binomtest(a, a + b).pvalue < alpha:
+                chance += float(stats.multinomial.pmf([a, b, n - a - b], n, shares))
+    return chance
 
 
 def holm(p_values: Sequence[float | None]) -> list[float | None]:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from stages.analysis import replicates, statistics
+from stages.analysis import replicates, selection, statistics
 from stages.catalog.tasks import by_metric
 from stages.common.numbers import round_sig
 from stages.config import ReportConfig
@@ -36,7 +36,7 @@ def histories(variant: dict) -> list[list[dict]]:
 def entry(variant: dict, baseline: dict | None, report: ReportConfig) -> dict:
     """The summary of one variant: the validation metric it was chosen on, the held-out test metric with its 95%
     interval, the paired comparison with the baseline on test (None for the baseline itself), diagnostics."""
-    metrics, runs = variant["metrics"], chosen_runs(variant)
+    metrics, runs = variant["metrics"], selection.held_out_runs(variant)
     finals = {run["seed"]: run["final"] for run in runs}
     result = {key: metrics.get(key) for key in (
         "val_metric", "val_metric_std", "test_metric", "test_metric_std", "train_metric", "train_loss",
@@ -44,6 +44,11 @@ def entry(variant: dict, baseline: dict | None, report: ReportConfig) -> dict:
         "diagnostics_runs", "best_setting", "weight_sparsity", "noise_ratio", "noise_scale", "test_rmse", "metric",
         "n_val", "n_test")}
     result["setting_on_grid_edge"] = grid_edges(metrics["best_setting"], metrics["points"], report.lr_tolerance)
+    # The compared numbers come from the cross-fitted runs (each seed at the setting the other seeds chose), the
+    # validation metric and the diagnostics from the setting chosen on every seed.
+    result["test_metric"], result["test_metric_std"], _ = replicates.mean_std([f["test_metric"] for f in finals.values()])
+    result["diverged_runs"] = sum(bool(f["diverged"]) for f in finals.values())
+    result["moved_seeds"] = selection.moved_seeds(variant)
     counted = test_examples(metrics)
     result["test_low"], result["test_high"] = statistics.mean_interval([f["test_metric"] for f in finals.values()],
                                                                         counted)
@@ -52,13 +57,13 @@ def entry(variant: dict, baseline: dict | None, report: ReportConfig) -> dict:
     compared_on = "train_loss_auc" if metrics.get("select_on") == "train_loss_auc" else "test_metric"
     result["compared_on"] = compared_on
     if compared_on == "train_loss_auc":
-        result["train_loss_auc"], result["train_loss_epoch_1"] = metrics.get("train_loss_auc"), metrics.get("train_loss_epoch_1")
+        result["train_loss_auc"] = replicates.mean([f["train_loss_auc"] for f in finals.values()])
+        result["train_loss_epoch_1"] = replicates.mean([f["train_loss_epoch_1"] for f in finals.values()])
         result["train_loss_auc_low"], result["train_loss_auc_high"] = statistics.t_interval(
             [f["train_loss_auc"] for f in finals.values()])
-    against = {run["seed"]: run["final"] for run in chosen_runs(baseline)} if baseline is not None else {}
+    against = {run["seed"]: run["final"] for run in selection.held_out_runs(baseline)} if baseline is not None else {}
     seeds = sorted(finals.keys() & against.keys())  # the baseline itself: no pairs, every comparison None
     result.update(statistics.paired([finals[s][compared_on] for s in seeds], [against[s][compared_on] for s in seeds],
-                                    counted if compared_on == "test_metric" else None,
                                     report.equivalence_margin[margin_key(result)]))
     result["gradient_noise"] = metrics.get("noise_ratio")  # relative spread of mini-batch gradients, final epoch
     result["runs"] = len(finals)
@@ -207,13 +212,13 @@ def compare_cures(loaded: dict[str, dict[str, dict]], cures: dict[str, str], rep
         if cure not in by_key or failure not in by_key:
             continue
         metrics = by_key[cure]["metrics"]
-        ours, theirs = ({run["seed"]: run for run in chosen_runs(by_key[key])} for key in (cure, failure))
+        ours, theirs = ({run["seed"]: run for run in selection.held_out_runs(by_key[key])} for key in (cure, failure))
         seeds = sorted(ours.keys() & theirs.keys())
         compared[f"{cure} vs {failure}"] = {
             "cure": cure, "failure": failure, "metric": metrics["metric"],
             **statistics.paired([ours[s]["final"]["test_metric"] for s in seeds],
                                 [theirs[s]["final"]["test_metric"] for s in seeds],
-                                test_examples(metrics), report.equivalence_margin[metrics["metric"]])}
+                                report.equivalence_margin[metrics["metric"]])}
         for sign, judge in SIGNS.items():
             found = judge(ours, theirs, seeds, report, metrics["metric"])
             if found is not None:  # overfitting is in the study's metric, and so is its equivalence margin
@@ -240,7 +245,7 @@ def _on_saturation(cure: dict[int, dict], failure: dict[int, dict], seeds: list[
     if not (seeds and peaks[0] and all(peaks[1].get(s, 0) >= report.saturated_fraction for s in seeds)):
         return None
     common = sorted(peaks[0].keys() & peaks[1].keys())
-    return statistics.paired([peaks[0][s] for s in common], [peaks[1][s] for s in common], None,
+    return statistics.paired([peaks[0][s] for s in common], [peaks[1][s] for s in common],
                              report.equivalence_margin["saturation"])
 
 
@@ -257,7 +262,7 @@ def _on_overfitting(cure: dict[int, dict], failure: dict[int, dict], seeds: list
     if not seeds or not all((overfit(failure[s]) or 0) > report.overfit_gap for s in seeds):
         return None
     floored = [[None if (v := overfit(side[s])) is None else max(v, 0.0) for s in seeds] for side in (cure, failure)]
-    return statistics.paired(floored[0], floored[1], None, report.equivalence_margin[metric])
+    return statistics.paired(floored[0], floored[1], report.equivalence_margin[metric])
 
 
 # A failure's own signs, in the order they decide its row of the concept table: a cure is judged on each the failure
@@ -281,10 +286,10 @@ def adjust(summary: dict[str, dict], report: ReportConfig, cures: dict[str, dict
 
 
 def verdict(e: dict, alpha: float, margin: float | None) -> str:
-    """What the adjusted tests support for one comparison with the baseline. The paired t-test sees only the
-    seed-to-seed spread, the interval also the test set's sampling error, so a verdict needs both: "better" or
-    "worse" when the adjusted p is below alpha and the interval excludes 0, "equivalent" when TOST's adjusted p is
-    below alpha and the interval lies inside ±margin (None: no equivalence test), else "not resolved"."""
+    """What the adjusted tests support for one comparison with the baseline: "better" or "worse" when the adjusted p
+    is below alpha and the interval excludes 0 (an event's interval is not the test's, so both are asked),
+    "equivalent" when TOST's adjusted p is below alpha and the interval lies inside ±margin (None: no equivalence
+    test), else "not resolved"."""
     low, high = e["diff_low"], e["diff_high"]
     if low is None or high is None:
         return "not resolved"

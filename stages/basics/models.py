@@ -64,7 +64,7 @@ def probe_gain(probe: dict, report: ReportConfig) -> dict:
     last = max(key for key in probe if key.startswith("hidden_"))
     seeds = probe[last]["final_per_seed"]
     return {"layer": last, "metric": "accuracy", **statistics.paired(seeds, [probe["input"]] * len(seeds),
-                                                                     probe["n_eval"], report.equivalence_margin["accuracy"])}
+                                                                     report.equivalence_margin["accuracy"])}
 
 
 def probe_gains(summary: dict, report: ReportConfig) -> dict:

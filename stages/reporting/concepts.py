@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from stages.analysis import statistics
 from stages.analysis.statistics import holm
 from stages.analysis.study_summary import margin_key, verdict
 from stages.common.registry import Registry
@@ -15,7 +16,9 @@ from stages.reporting.verdicts import fmt, good_ranges, interval, measured
 
 Row = tuple[str, str, str, str, str]  # failure evidence, cure evidence, effect [95%], adjusted p, verdict
 HEAD = ["| concept | seed paper | endpoint | failure or question: evidence | cure or answer: evidence "
-        "| effect on the endpoint [95%] | p (Holm, concept rows) | verdict |", "|" + "---|" * 8]
+        "| effect on the endpoint [paired 95%] | p (Holm, concept rows) | power at the observed effect | verdict |",
+        "|" + "---|" * 9]
+REPEAT_POWER = 0.9  # a row shown with less power at its own effect is a coin flip on a rerun: it reads not resolved
 
 
 UNTESTED = ("-", "not resolved: no paired test")  # p and verdict until the confirmatory family fills them in
@@ -29,6 +32,11 @@ class Line:
     cells: Row
     test: dict | None = None
     words: tuple[str, str] = ("shown", "not shown: the opposite effect")  # a verdict of better, of worse
+    power: str = "-"
+
+    def rendered(self) -> list[str]:
+        """The cells in the table's column order."""
+        return [*self.cells[:4], self.power, self.cells[4]]
 
 
 def signs(e: dict, cfg: ReportConfig) -> str:
@@ -68,10 +76,31 @@ def confirm(lines: list[Line], cfg: ReportConfig) -> int:
     tested = [line for line in lines if line.test is not None and line.test.get("p_vs_baseline") is not None]
     for line, p in zip(tested, holm([line.test["p_vs_baseline"] for line in tested])):
         found = verdict({**line.test, "p_adjusted": p}, cfg.significance, None)
+        power = statistics.power_at_observed(line.test, row_alpha(line.test["p_vs_baseline"], p, cfg.significance,
+                                                                  len(tested)))
+        line.power = fmt(power, 2)
         seeds = line.test.get("paired_seeds", 0)
-        line.cells = (*line.cells[:3], fmt(p, 2), dict(zip(("better", "worse"), line.words)).get(
-            found, f"not resolved with {seeds} seeds{_wider_than_margin(line.test, cfg)}"))
+        words = dict(zip(("better", "worse"), line.words)).get(found)
+        if words is None:
+            words = _tie(line.test) or f"not resolved with {seeds} seeds{_wider_than_margin(line.test, cfg)}"
+        elif power is not None and power < REPEAT_POWER:
+            words = (f"not resolved: {words.partition(':')[0]} at this p, but a rerun would repeat it only with "
+                     f"chance {fmt(power, 2)} (below {REPEAT_POWER}); more seeds would settle it")
+        line.cells = (*line.cells[:3], fmt(p, 2), words)
     return len(tested)
+
+
+def row_alpha(p: float, adjusted: float, alpha: float, family: int) -> float:
+    """The level a row's raw p had to beat in Holm's step-down (alpha over its step's multiplier)."""
+    return alpha * p / adjusted if p > 0 and adjusted > 0 else alpha / family
+
+
+def _tie(e: dict) -> str:
+    """A comparison with the same value on both sides in every seed (a ceiling or a floor), said as such."""
+    if e.get("diff_vs_baseline") == 0 and e.get("diff_std") == 0:
+        return (f"not shown: both sides are equal in all {e['paired_seeds']} seeds (at a ceiling or floor, where "
+                "this endpoint cannot move)")
+    return ""
 
 
 def cure_rows(row: ConceptRow, summary: dict, findings: dict, cfg: ReportConfig) -> list[Line]:
@@ -217,11 +246,16 @@ def table(params: Params, reports: Path) -> list[str]:
         made += [(row, line) for line in lines or [
             Line(("-", "-", "-", "-", f"not shown: `{row.shows}` was not trained in this run"))]]
     family = confirm([line for _, line in made], params.report)
-    body = [f"| {row.concept} | {row.paper} | {endpoint_words(row.endpoint)} | " + " | ".join(line.cells) + " |"
+    body = [f"| {row.concept} | {row.paper} | {endpoint_words(row.endpoint)} | " + " | ".join(line.rendered()) + " |"
             for row, line in made]
     return [*HEAD, *body, "", f"Each row is judged on its endpoint alone, declared in `params.yaml` before the run; "
             f"the {family} tests on those endpoints form one Holm family (the p column). Every other number in a row, "
-            "and every p-value in the study sections below (adjusted within each study), is exploratory."]
+            "and every p-value in the study sections below (adjusted within each study), is exploratory. Effects are "
+            "cure minus failure (or variant minus baseline), the mean of the per-seed differences with the paired "
+            "t-interval (for divergence, two 97.5% Clopper-Pearson intervals). Power is the chance that a rerun on as "
+            "many new seeds finds the same direction at the level Holm's step gave the row, if the true effect were "
+            "the observed one (the paired t-test's power; for divergence, the exact McNemar test's); a row with an "
+            f"effect but power below {REPEAT_POWER} reads not resolved, since a rerun could well reverse it."]
 
 
 def endpoint_words(endpoint: str) -> str:

@@ -5,7 +5,7 @@ import json
 import shutil
 from pathlib import Path
 
-from stages.analysis import study_summary
+from stages.analysis import selection, study_summary
 from stages.analysis.evaluation import load_study
 from stages.common import atomic
 from stages.config import Params, StudyConfig, study_report
@@ -27,6 +27,16 @@ HOW_TO_READ = {
     "by_step": "Validation loss against optimizer steps (log-log): methods that take one step per epoch look slow "
                "per epoch but may be efficient per step.",
 }
+
+
+MARGIN_UNITS = {"accuracy": "accuracy", "mae": "MAE, in standard deviations of the target",
+                "train_loss_auc": "nats of training loss averaged over the epochs",
+                "saturation": "of the top hidden layer's units saturated"}
+
+
+def margins(margin: dict[str, float]) -> str:
+    """The equivalence margins in words, each in its own unit."""
+    return "; ".join(f"±{value} {MARGIN_UNITS.get(key, key)}" for key, value in margin.items())
 
 
 def table(entries: dict[str, dict], baseline: str) -> list[str]:
@@ -184,17 +194,20 @@ def build(params: Params, reports: Path, data: Path, figure_dir: Path) -> str:
              "below comes from the pipeline. Do not edit by hand.", "",
              f"Seeds per setting: {len(params.defaults.seeds)} (unless a study sets its own). Data: "
              + "; ".join(sources.values()) + ".", "",
-             "Each variant's setting (learning rate, penalty, ...) is chosen on the validation split; every other "
-             "number in the tables is on the held-out test split. Regression errors are in standard deviations of "
-             "the target. Intervals are 95%: for accuracy a bootstrap over seeds and over the test examples "
-             "(binomial), so they stay inside [0, 1]; for regression errors a t-interval over seeds. Comparisons "
-             "with a study's baseline are paired by seed (same data order and initial weights): p is the paired "
+             "Each variant's setting (learning rate, penalty, ...) is chosen on the validation split (on the "
+             "training loss where a study compares training speed); every other number in the tables is on the "
+             "held-out test split. The setting shown is the one chosen on every seed, but the numbers compared are "
+             "cross-fitted: each seed's run is taken at the setting chosen on the other seeds, so no compared number "
+             f"helped choose itself; {selection.TIE_RULE}. Regression errors are in standard deviations of "
+             "the target. Intervals are 95% t-intervals over seeds (for accuracy clipped to [0, 1]). Comparisons "
+             "with a study's baseline are paired by seed (same data order and initial weights): the difference is "
+             "the mean of the per-seed differences with its paired t-interval, p is the paired "
              "t-test (for the share of runs that diverged, the exact McNemar test, with an interval from two "
-             "97.5% Clopper-Pearson intervals), \"p adjusted\" is Holm's correction over all the tests the study "
-             "reports; \"better\" or "
+             "97.5% Clopper-Pearson intervals), \"p adjusted\" is Holm's correction over the tests the study "
+             "reports (exploratory: the concept table below is the confirmatory family); \"better\" or "
              "\"worse\" needs an adjusted p below " f"{params.report.significance} and an interval that excludes 0, "
-             f"and a variant is called equivalent only when a TOST (and the interval) puts the difference inside ±{params.report.equivalence_margin.get('accuracy')} "
-             f"accuracy (±{params.report.equivalence_margin.get('mae')} MAE); otherwise it is \"not resolved\", "
+             "and a variant is called equivalent only when a TOST (and the interval) puts the difference inside "
+             f"its margin ({margins(params.report.equivalence_margin)}); otherwise it is \"not resolved\", "
              "with the smallest difference the design detects at 80% power. \"(grid edge)\" marks a chosen "
              f"setting at the end of its grid that beats the next one inward by more than {params.report.lr_tolerance}: "
              "the best may lie outside it.",
