@@ -103,12 +103,35 @@ def dvc(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess:
 
 
 # The reproduced repo is built by a background process that starts as soon as the selected tests are known, while
-# the tests that do not need it run first (see the ordering below), so its ~40 stages overlap their work.
+# the tests that do not need it run first (see the ordering below), so its ~40 stages overlap their work. Under
+# pytest-xdist (pytest.ini runs two workers) the workers share one build: the controller names its folder, the first
+# worker to claim it starts the build, and every worker waits for the exit status the build writes there.
 _BUILD: dict = {}
+ROOT_KEY = "reproduced_root"
+
+
+def _worker(config: pytest.Config) -> bool:
+    return hasattr(config, "workerinput")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The build's folder: the controller's (or a run without workers) own; a worker's from the controller."""
+    root = config.workerinput[ROOT_KEY] if _worker(config) else tempfile.mkdtemp(prefix="nnf-reproduced-")
+    _BUILD["root"] = Path(root)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node) -> None:
+    """Hand each xdist worker the controller's build folder."""
+    node.workerinput[ROOT_KEY] = str(_BUILD["root"])
 
 
 def _start_reproducing() -> None:
-    root = Path(tempfile.mkdtemp(prefix="nnf-reproduced-"))
+    root = _BUILD["root"]
+    try:  # claimed once per session, whichever worker gets here first
+        os.close(os.open(root / "claimed", os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+    except FileExistsError:
+        return
     start = time.perf_counter()  # the machine's speed, before the suite loads it: for the closing summary line
     if subprocess.run([sys.executable, "-c", "import keras"], capture_output=True, env=subprocess_env()).returncode == 0:
         (root / "import_keras_seconds").write_text(f"{time.perf_counter() - start:.2f}\n")
@@ -116,7 +139,7 @@ def _start_reproducing() -> None:
     process = subprocess.Popen([sys.executable, "-m", "tests.reproduce", str(root / "repo")], cwd=REPO,
                                env=subprocess_env(**fake_kaggle.offline_guard()), stdout=log,
                                stderr=subprocess.STDOUT, start_new_session=True)  # a group: stopped as one
-    _BUILD.update(root=root, log=log, process=process)
+    _BUILD.update(log=log, process=process)
 
 
 def _needs_reproduced(item: pytest.Item) -> bool:
@@ -124,8 +147,9 @@ def _needs_reproduced(item: pytest.Item) -> bool:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Tests that read the reproduced repo run last (a stable sort), after the others overlapped its build."""
-    items.sort(key=_needs_reproduced)
+    """Tests that read the reproduced repo run last (a stable sort), after the others overlapped its build; among
+    them the longest first, so that the other worker shares out the rest meanwhile."""
+    items.sort(key=lambda item: (_needs_reproduced(item), item.get_closest_marker("longest") is None))
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
@@ -136,9 +160,9 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 
 def pytest_terminal_summary(terminalreporter) -> None:
     """The machine's speed beside the durations: the same suite takes about 3x longer on a slow day."""
-    speed = _BUILD and _BUILD["root"] / "import_keras_seconds"
-    timing = _BUILD and _BUILD["root"] / "repo" / "reports" / "pipeline_timing.json"
-    if speed and speed.is_file() and timing.is_file():
+    speed = _BUILD["root"] / "import_keras_seconds"
+    timing = _BUILD["root"] / "repo" / "reports" / "pipeline_timing.json"
+    if speed.is_file() and timing.is_file():
         import json
 
         measured = json.loads(timing.read_text())
@@ -149,12 +173,14 @@ def pytest_terminal_summary(terminalreporter) -> None:
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    """Stop and delete the reproduced repo (after the terminal summary has read it)."""
-    if _BUILD:
-        if _BUILD["process"].poll() is None:  # the session was cut short: stop dvc and its stages too
+    """Stop the build if the session was cut short; the controller (or a run without workers) deletes the folder,
+    after the terminal summary has read it and every worker is done with it."""
+    if "process" in _BUILD:
+        if _BUILD["process"].poll() is None:  # stop dvc and its stages too
             os.killpg(_BUILD["process"].pid, signal.SIGKILL)
             _BUILD["process"].wait()
         _BUILD["log"].close()
+    if not _worker(config):
         shutil.rmtree(_BUILD["root"], ignore_errors=True)
 
 
@@ -162,15 +188,16 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 def reproduced() -> Path:
     """The session's one repo copy after an offline `dvc repro` on tiny params (tests/tiny.py), committed.
     Read-only: a test that changes anything works on `reproduced_clone`."""
-    if not _BUILD:
-        _start_reproducing()
-    process = _BUILD["process"]
-    try:
-        process.wait(timeout=3600)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        raise
-    assert process.returncode == 0, (_BUILD["root"] / "reproduce.log").read_text()[-5000:]
+    _start_reproducing()  # a no-op once claimed
+    status = _BUILD["root"] / "reproduce.status"  # written by tests.reproduce as it exits
+    deadline = time.monotonic() + 3600
+    while not status.is_file():
+        if time.monotonic() > deadline:
+            if "process" in _BUILD:
+                os.killpg(_BUILD["process"].pid, signal.SIGKILL)
+            raise TimeoutError(f"{status}: the reproduced repo was not built within an hour")
+        time.sleep(1)
+    assert status.read_text().strip() == "0", (_BUILD["root"] / "reproduce.log").read_text()[-5000:]
     return _BUILD["root"] / "repo"
 
 

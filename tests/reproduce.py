@@ -33,4 +33,9 @@ def reproduce(target: Path) -> Path:
 
 
 if __name__ == "__main__":
-    reproduce(Path(sys.argv[1]))
+    target, status = Path(sys.argv[1]), "1"
+    try:
+        reproduce(target)
+        status = "0"
+    finally:  # the suite's workers wait for this file, so it is written whatever happened
+        (target.parent / "reproduce.status").write_text(status + "\n")

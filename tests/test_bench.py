@@ -43,13 +43,16 @@ def test_memory_is_summed_over_the_stage_and_its_workers():
             "'import time; block = bytearray(200 * 2**20); time.sleep(30)']); time.sleep(30)")
     parent = subprocess.Popen([sys.executable, "-c", code])
     try:
-        for _ in range(200):  # until the grandchild has allocated its block
+        for _ in range(500):  # until the grandchild has allocated its block (slower while other tests run)
             if bench.tree_pss_kb(parent.pid) > 200 * 1024:
                 break
             time.sleep(0.05)
         assert bench.tree_pss_kb(parent.pid) > 200 * 1024
-        descendants = bench.tree_pss_kb(parent.pid, include_root=False)  # the rehearsal's view: not DVC itself
-        assert 200 * 1024 < descendants < bench.tree_pss_kb(parent.pid)
+        # the rehearsal's view leaves the root (DVC itself) out; a process starting elsewhere meanwhile changes the
+        # shares of the libraries the root maps, so the two are read a few times for one quiet pair
+        pairs = [(bench.tree_pss_kb(parent.pid, include_root=False), bench.tree_pss_kb(parent.pid)) for _ in range(5)]
+        assert all(descendants > 200 * 1024 for descendants, _ in pairs)
+        assert any(descendants < total for descendants, total in pairs), pairs
         assert bench.tree_pss_kb(os.getpid()) > 10_000
     finally:
         for child in psutil.Process(parent.pid).children(recursive=True):

@@ -74,6 +74,7 @@ EXPECTED = {
 
 
 @pytest.mark.e2e
+@pytest.mark.longest
 def test_every_readme_command_runs_as_written(reproduced_clone):
     """Each command on the tiny fixture (whose optimizers study keeps batch_gd and minibatch_sgd), one after another
     in one clone, with what the README promises of it checked."""
