@@ -231,6 +231,10 @@ def test_the_code_holds_no_default_of_its_own():
      r"report.studies.optimizers.baseline: 'minibatch' is not one of: batch_gd, .*\(did you mean 'minibatch_sgd'\?\)"),
     ("report.studies.activations.cures", {"tanh/deep": "sigmoid/depp"},
      r"report.studies.activations.cures.tanh/deep: 'depp' is not one of: shallow, deep, deep_glorot.*\(a condition\)"),
+    ("report.studies.initializers.references", {"normal_large": "glorot_uniform"},
+     r"report.studies.initializers.references.normal_large: not one of the study's cures: normal_large_clipped, "),
+    ("report.studies.initializers.references", {"normal_large_clipped": "glorot_unifrom"},
+     r"references.normal_large_clipped: 'glorot_unifrom' is not one of: .*did you mean 'glorot_uniform'"),
 ])
 def test_report_settings_naming_what_the_study_lacks_are_params_errors(path, value, expected):
     """A misspelled variant in a role or cure, a baseline that is not trained, or an unknown condition."""

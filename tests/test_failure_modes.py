@@ -205,3 +205,29 @@ def test_noise_slope_matches_the_finite_population_prediction_for_noise_that_fol
     assert found["slope"] == pytest.approx(found["predicted"], abs=2e-3)
     assert found["predicted"] < -1  # the finite-population factor bends the curve below -1 near B = N / 2
     assert found["seeds"] == 3 and found["batches"] == [1, 8, 32, 128, 512]
+
+
+def test_a_cure_that_stops_the_failure_but_learns_little_falls_short_of_its_healthy_reference():
+    """Clipping stops large weights from diverging, yet the clipped net reaches 0.3 where a Glorot net reaches
+    0.95: the row must say the cure falls short, per condition, paired by seed."""
+    loaded = {condition: {"normal_large_clipped": _finals([_trained(0.30 + 0.01 * s, 0.3) for s in range(5)]),
+                          "glorot_uniform": _finals([_trained(0.95 + 0.002 * s, 0.96) for s in range(5)]),
+                          "he_normal": _finals([_trained(0.951 + 0.002 * s, 0.96) for s in range(5)])}
+              for condition in ("tanh", "relu")}
+    found = study_summary.compare_references(loaded, {"normal_large_clipped": "glorot_uniform"}, report_config())
+    assert list(found) == ["normal_large_clipped/tanh vs glorot_uniform/tanh",
+                           "normal_large_clipped/relu vs glorot_uniform/relu"]
+    e = found["normal_large_clipped/tanh vs glorot_uniform/tanh"]
+    assert e["reaches"] == "falls short" and e["diff_vs_baseline"] == pytest.approx(0.32 - 0.954)
+    assert e["reference_metric"] == pytest.approx(0.954)
+    near = study_summary.compare_references(loaded, {"he_normal": "glorot_uniform"}, report_config())
+    assert {e["reaches"] for e in near.values()} == {"reaches"}  # 0.001 better in every seed: within the margin
+
+
+def test_reaching_a_reference_reads_the_interval_against_the_margin_in_the_metrics_direction():
+    interval = lambda low, high, metric="accuracy": {"diff_low": low, "diff_high": high, "metric": metric}  # noqa: E731
+    assert study_summary.reaches(interval(-0.004, 0.002), 0.01) == "reaches"
+    assert study_summary.reaches(interval(-0.05, -0.02), 0.01) == "falls short"
+    assert study_summary.reaches(interval(-0.05, 0.02), 0.01) == "unclear"
+    assert study_summary.reaches(interval(0.02, 0.05, "mae"), 0.01) == "falls short"  # a larger error is worse
+    assert study_summary.reaches(interval(-0.3, 0.001, "mae"), 0.01) == "reaches"

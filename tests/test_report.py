@@ -83,7 +83,13 @@ def test_the_concept_table_has_a_row_for_every_concept_and_says_only_what_its_te
     effect, verdict = header.index("effect on the endpoint [paired 95%]"), header.index("verdict")
     power = header.index("power at the observed effect")
     assert header.index("endpoint") == 2 and header.index("p (Holm, concept rows)") == effect + 1 == power - 1
+    reference = header.index("cure vs a healthy net (test metric, exploratory)")
+    params = yaml.safe_load((REPO / "params.yaml").read_text())["report"]["studies"]
+    declared = {row["concept"] for row in concepts if row["shows"] in params.get(row["study"], {}).get("references", {})}
+    assert declared and {row[0] for row in rows if row[reference] != "-"} == declared
     for row in rows:
+        if row[0] in declared:
+            assert re.match(r"(reaches|falls short|unclear) `[a-z0-9_/]+` \(", row[reference]), row
         assert re.match(r"(shown|not shown|not resolved with \d+ seeds|not resolved: |not tested: |better|worse|"
                         r"descriptive \(no test\))", row[verdict]), row
         if row[verdict].startswith(("shown", "better", "worse")) and row[power] != "-":

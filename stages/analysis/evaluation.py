@@ -56,6 +56,7 @@ def evaluate(params: Params, study: str, runs: Path, out: Path) -> dict:
         cures = study_summary.compare_cures(loaded, plan.cures, params.report)
         study_summary.adjust(summary, params.report, cures)
         findings["cures"] = cures
+        findings["references"] = study_summary.compare_references(loaded, plan.references, params.report)
         atomic.write_json(out / "summary.json", summary)
         atomic.write_json(out / "headline.json", headline(summary, plan.headline))
         atomic.write_json(out / "findings.json", findings)

@@ -201,13 +201,49 @@ def cure_pairs(cures: dict[str, str], conditions: list[str]) -> list[tuple[str, 
     return pairs
 
 
+def _by_key(loaded: dict[str, dict[str, dict]]) -> dict[str, dict]:
+    """{`variant/condition` (or `variant` without conditions): trained variant}."""
+    return {f"{name}/{condition}" if condition else name: variant
+            for condition, variants in loaded.items() for name, variant in variants.items()}
+
+
+def compare_references(loaded: dict[str, dict[str, dict]], references: dict[str, str],
+                       report: ReportConfig) -> dict[str, dict]:
+    """{"cure vs reference": the cure's test metric minus its healthy reference's, paired by seed, and whether the
+    cure reaches it: "reaches" when the interval lies above -margin (not worse by more than the equivalence margin),
+    "falls short" when it lies below, else "unclear"}. Exploratory: outside every Holm family."""
+    by_key, compared = _by_key(loaded), {}
+    for cure, reference in cure_pairs(references, list(loaded)):
+        if cure not in by_key or reference not in by_key:
+            continue
+        metric = by_key[cure]["metrics"]["metric"]
+        ours, theirs = ({run["seed"]: run["final"]["test_metric"] for run in selection.held_out_runs(by_key[key])}
+                        for key in (cure, reference))
+        seeds = sorted(ours.keys() & theirs.keys())
+        e = {"cure": cure, "reference": reference, "metric": metric,
+             "reference_metric": replicates.mean([theirs[s] for s in seeds]),
+             **statistics.paired([ours[s] for s in seeds], [theirs[s] for s in seeds],
+                                 report.equivalence_margin[metric])}
+        e["reaches"] = reaches(e, report.equivalence_margin[metric])
+        compared[f"{cure} vs {reference}"] = e
+    return compared
+
+
+def reaches(e: dict, margin: float) -> str:
+    """Whether a cure reaches its healthy reference on the test metric (e: cure minus reference), by the interval."""
+    low, high = e["diff_low"], e["diff_high"]
+    if low is None or high is None:
+        return "unclear"
+    signed = (lambda d: d) if by_metric(e["metric"]).higher_is_better else (lambda d: -d)
+    worst, best = sorted((signed(low), signed(high)))
+    return "reaches" if worst > -margin else "falls short" if best < -margin else "unclear"
+
+
 def compare_cures(loaded: dict[str, dict[str, dict]], cures: dict[str, str], report: ReportConfig) -> dict[str, dict]:
     """{"cure vs failure": paired comparison on the test metric (cure minus failure)} for every cure pair whose two
     sides were trained, and {"cure vs failure on <sign>": the same on the failure's own sign} for each sign the
     failure shows (SIGNS); `loaded`: {condition: {variant: trained variant}}."""
-    by_key = {f"{name}/{condition}" if condition else name: variant
-              for condition, variants in loaded.items() for name, variant in variants.items()}
-    compared = {}
+    by_key, compared = _by_key(loaded), {}
     for cure, failure in cure_pairs(cures, list(loaded)):
         if cure not in by_key or failure not in by_key:
             continue

@@ -157,6 +157,9 @@ class StudyReport(Frozen):
     roles: dict[Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")], Annotated[list[Name], Field(min_length=1)]]
     # a variant that should repair a failure -> the variant that shows it; `variant/condition` pins a condition
     cures: dict[Case, Case]
+    # a cure -> a healthy net of the same shape (well initialized, clean data) it should reach: the concept table
+    # says whether the cure restores learning, not only whether the failure's sign moved
+    references: dict[Case, Case]
     # the study's own key quantities in its headline metrics (reports/<study>/headline.json), beside the ones every
     # study has (stages/analysis/evaluation.py HEADLINE)
     headline: list[Annotated[str, one_of(STUDY_QUANTITIES)]]

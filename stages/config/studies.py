@@ -114,8 +114,16 @@ def check_roles(params: Params, study: str, source: str = str(PARAMS_FILE)) -> N
             name, _, condition = case.partition("/")
             named.append((f"{where}.cures.{cure}", name))
             check_condition(condition, spec, f"{source}: {where}.cures.{cure}", "a condition")
+    for cure, reference in plan.references.items():
+        name, _, condition = reference.partition("/")
+        named.append((f"{where}.references.{cure}", name))
+        check_condition(condition, spec, f"{source}: {where}.references.{cure}", "a condition")
     for path, name in named:
         check_name(name, spec.variants, f"{source}: {path}", "a variant")
+    for cure in plan.references:
+        if cure not in plan.cures:
+            raise ParamsError(f"{source}: {where}.references.{cure}: not one of the study's cures: "
+                              f"{', '.join(plan.cures) or 'none'}")
 
 
 def check_condition(condition: str, spec: StudyConfig, where: str, kind: str) -> None:

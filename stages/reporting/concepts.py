@@ -12,12 +12,13 @@ from stages.analysis.statistics import holm
 from stages.analysis.study_summary import margin_key, verdict
 from stages.common.registry import Registry
 from stages.config import ConceptRow, Params, ReportConfig
+from stages.reporting.concept_figures import Request
 from stages.reporting.verdicts import fmt, good_ranges, interval, measured
 
 Row = tuple[str, str, str, str, str]  # failure evidence, cure evidence, effect [95%], adjusted p, verdict
 HEAD = ["| concept | seed paper | endpoint | failure or question: evidence | cure or answer: evidence "
-        "| effect on the endpoint [paired 95%] | p (Holm, concept rows) | power at the observed effect | verdict |",
-        "|" + "---|" * 9]
+        "| effect on the endpoint [paired 95%] | p (Holm, concept rows) | power at the observed effect "
+        "| cure vs a healthy net (test metric, exploratory) | verdict |", "|" + "---|" * 10]
 REPEAT_POWER = 0.9  # a row shown with less power at its own effect is a coin flip on a rerun: it reads not resolved
 
 
@@ -33,10 +34,12 @@ class Line:
     test: dict | None = None
     words: tuple[str, str] = ("shown", "not shown: the opposite effect")  # a verdict of better, of worse
     power: str = "-"
+    reference: str = "-"
+    keys: tuple[tuple[str, str], ...] = ()  # (legend, summary key) of what it compares, failure or baseline first
 
     def rendered(self) -> list[str]:
         """The cells in the table's column order."""
-        return [*self.cells[:4], self.power, self.cells[4]]
+        return [*self.cells[:4], self.power, self.reference, self.cells[4]]
 
 
 def signs(e: dict, cfg: ReportConfig) -> str:
@@ -123,11 +126,25 @@ def cure_rows(row: ConceptRow, summary: dict, findings: dict, cfg: ReportConfig)
                           f"{interval(e['diff_low'], e['diff_high'])} vs the failure")
         failure_text = f"`{e['failure']}`: {signs(failure, cfg)}"
         if test is None:
-            lines.append(Line((failure_text, cure_text, "-", "-",
-                               f"not tested: `{e['failure']}` does not show {row.endpoint} in every seed here")))
+            line = Line((failure_text, cure_text, "-", "-",
+                         f"not tested: `{e['failure']}` does not show {row.endpoint} in every seed here"))
         else:
-            lines.append(Line((failure_text, cure_text, f"{measured(test)}: {_effect(test)}", *UNTESTED), test))
+            line = Line((failure_text, cure_text, f"{measured(test)}: {_effect(test)}", *UNTESTED), test)
+        line.reference = reference_words(e["cure"], findings.get("references", {}))
+        reference = next((r["reference"] for r in findings.get("references", {}).values() if r["cure"] == e["cure"]),
+                         None)
+        line.keys = (("failure: " + e["failure"], e["failure"]), ("cure: " + e["cure"], e["cure"])) + (
+            (("healthy: " + reference, reference),) if reference else ())
+        lines.append(line)
     return lines
+
+
+def reference_words(cure: str, references: dict[str, dict]) -> str:
+    """Whether a cure reaches its healthy reference, with both test metrics and the paired difference."""
+    e = next((e for e in references.values() if e["cure"] == cure), None)
+    if e is None:
+        return "-"
+    return (f"{e['reaches']} `{e['reference']}` ({fmt(e['reference_metric'])}): {_effect(e)}")
 
 
 def _wider_than_margin(e: dict, cfg: ReportConfig) -> str:
@@ -152,8 +169,10 @@ def variant_rows(row: ConceptRow, summary: dict, findings: dict, cfg: ReportConf
     if e is None or baseline is None:
         return []
     on = "training loss over the epochs" if e.get("compared_on") == "train_loss_auc" else f"test {e['metric']}"
+    base_key = f"{findings[condition or 'all']['baseline']}/{condition}" if condition else findings["all"]["baseline"]
     return [Line((f"baseline: {signs(baseline, cfg)}", f"`{row.shows}`: {signs(e, cfg)}", f"{on}: {_effect(e)}",
-                  *UNTESTED), e, ("better", "worse"))]  # a variant may be expected to lose: the row says which way
+                  *UNTESTED), e, ("better", "worse"),  # a variant may be expected to lose: the row says which way
+                 keys=(("baseline: " + base_key, base_key), (row.shows, row.shows)))]
 
 
 def _perceptron(summary: dict, cfg: ReportConfig) -> Row:
@@ -227,9 +246,32 @@ FROM_FINDINGS = ("noise_slope",)
 FINDING_TESTS = {"representations": "probe_gain_moons"}
 
 
-def table(params: Params, reports: Path) -> list[str]:
+# figures the report already draws that show a finding (document.py names them)
+FINDING_FIGURES = {"perceptron": "foundations_boundaries.png", "xor": "foundations_boundaries.png",
+                   "representations": "foundations_probe_accuracy.png", "noise_slope": "gradient_noise_noise.png",
+                   "lr_sensitivity": "optimizers_lr.png"}
+
+
+def figure_requests(made: list[tuple[ConceptRow, Line]]) -> tuple[list[str], list[Request]]:
+    """Per line, the figure file its endpoint cell links ("" for none) and the figures to draw."""
+    files, requests = [], []
+    for index, (row, line) in enumerate(made, 1):
+        if row.shows.startswith("finding:"):
+            files.append(FINDING_FIGURES.get(row.shows.removeprefix("finding:"), ""))
+        elif line.keys:
+            condition = line.keys[1][1].partition("/")[2]  # the cure's or the variant's
+            file = f"concept_{index:02d}{'_' + condition if condition else ''}.png"
+            title = row.concept + (f" ({condition})" if condition else "")
+            requests.append(Request(file, row.study, row.endpoint, line.keys, title))
+            files.append(file)
+        else:
+            files.append("")
+    return files, requests
+
+
+def table(params: Params, reports: Path) -> tuple[list[str], list[Request]]:
     """The Markdown table: one line per concept row of `report.concepts` (several where a cure spans conditions),
-    then a note on its confirmatory family."""
+    then a note on its confirmatory family; and the figures its lines link, for the report to draw."""
     made: list[tuple[ConceptRow, Line]] = []
     for row in params.report.concepts:
         summary = json.loads((reports / row.study / "summary.json").read_text())
@@ -246,8 +288,10 @@ def table(params: Params, reports: Path) -> list[str]:
         made += [(row, line) for line in lines or [
             Line(("-", "-", "-", "-", f"not shown: `{row.shows}` was not trained in this run"))]]
     family = confirm([line for _, line in made], params.report)
-    body = [f"| {row.concept} | {row.paper} | {endpoint_words(row.endpoint)} | " + " | ".join(line.rendered()) + " |"
-            for row, line in made]
+    files, requests = figure_requests(made)
+    body = [f"| {row.concept} | {row.paper} | {endpoint_words(row.endpoint)}"
+            + (f" ([figure](figures/{file}))" if file else "") + " | " + " | ".join(line.rendered()) + " |"
+            for (row, line), file in zip(made, files)]
     return [*HEAD, *body, "", f"Each row is judged on its endpoint alone, declared in `params.yaml` before the run; "
             f"the {family} tests on those endpoints form one Holm family (the p column). Every other number in a row, "
             "and every p-value in the study sections below (adjusted within each study), is exploratory. Effects are "
@@ -255,7 +299,13 @@ def table(params: Params, reports: Path) -> list[str]:
             "t-interval (for divergence, two 97.5% Clopper-Pearson intervals). Power is the chance that a rerun on as "
             "many new seeds finds the same direction at the level Holm's step gave the row, if the true effect were "
             "the observed one (the paired t-test's power; for divergence, the exact McNemar test's); a row with an "
-            f"effect but power below {REPEAT_POWER} reads not resolved, since a rerun could well reverse it."]
+            f"effect but power below {REPEAT_POWER} reads not resolved, since a rerun could well reverse it. Where "
+            "the study declares one (`references:` in its report section), a cure is also compared with a healthy "
+            "net of the same shape on the test metric: it \"reaches\" it when the paired interval lies above minus "
+            "the equivalence margin, \"falls short\" when it lies below, else unclear. Each row's figure draws "
+            "its endpoint over the epochs for the variants it compares (the setting chosen on every seed, mean over "
+            "seeds with a ±1 SD band) and, beside it, the mechanism the failure shows: dead or saturated units per "
+            "epoch, gradients per layer at initialization, or the training loss against optimizer steps."], requests
 
 
 def endpoint_words(endpoint: str) -> str:

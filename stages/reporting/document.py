@@ -9,7 +9,7 @@ from stages.analysis import selection, study_summary
 from stages.analysis.evaluation import load_study
 from stages.common import atomic
 from stages.config import Params, StudyConfig, study_report
-from stages.reporting import concepts, figures, verdicts
+from stages.reporting import concept_figures, concepts, figures, verdicts
 from stages.reporting.verdicts import fmt, interval
 
 HOW_TO_READ = {
@@ -102,6 +102,21 @@ def study_figures(study: str, condition: str, variants: dict[str, dict], folder:
                          "relative noise variance", logx=True, logy=True)
         drawn.append((f"{tag}_noise.png", "noise"))
     return drawn
+
+
+def draw_concept_figures(requests: list, runs: dict[str, dict[str, dict]], study_reports: Path, params: Params,
+                         folder: Path) -> None:
+    """The concept table's figures of one study, from its loaded runs ({condition: {variant: trained}})."""
+    if not requests:
+        return
+    summary = json.loads((study_reports / "summary.json").read_text())
+    for request in requests:
+        variants = {}
+        for legend, key in request.keys:
+            variant, _, condition = key.partition("/")
+            if variant in runs.get(condition, {}):
+                variants[legend] = runs[condition][variant]
+        concept_figures.draw(request, variants, summary[request.keys[0][1]], params.report, folder)
 
 
 def study_section(number: int, study: str, spec: StudyConfig, reports: Path, runs: dict,
@@ -224,7 +239,8 @@ def build(params: Params, reports: Path, data: Path, figure_dir: Path) -> str:
              f"{params.report.significance} after Holm's correction over the concept rows' endpoint tests (one "
              "confirmatory family) and an interval that excludes 0; a cure tested on a sign whose failure does not "
              "show it in every seed reads \"not tested\".", ""]
-    lines += concepts.table(params, reports) + ["", "## Contents", ""]
+    concept_table, requests = concepts.table(params, reports)
+    lines += concept_table + ["", "## Contents", ""]
     lines += ["1. [Foundations](#1-foundations)"]
     lines += [f"{i}. [{s.replace('_', ' ').capitalize()}](#{i}-{s.replace('_', '-')})"
               for i, s in enumerate(params.studies, 2)] + [""]
@@ -233,4 +249,5 @@ def build(params: Params, reports: Path, data: Path, figure_dir: Path) -> str:
         for number, (study, spec) in enumerate(params.studies.items(), 2):
             runs = load_study(params, study, reports / study / "runs")
             lines += study_section(number, study, spec, reports, runs, params, folder)
+            draw_concept_figures([r for r in requests if r.study == study], runs, reports / study, params, folder)
     return "\n".join(lines).rstrip() + "\n"

@@ -7,6 +7,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from stages.analysis import replicates, study_summary  # noqa: E402
 from stages.common import atomic
@@ -21,9 +22,9 @@ def colors(names: list[str]) -> dict[str, tuple]:
     return {name: PALETTE[i % len(PALETTE)] for i, name in enumerate(names)}
 
 
-def save(fig, path: Path) -> None:
-    """Write a PNG atomically (no timestamp in the file, so reruns are byte-identical)."""
-    fig.tight_layout()
+def save(fig, path: Path, rect: tuple[float, float, float, float] = (0, 0, 1, 1)) -> None:
+    """Write a PNG atomically (no timestamp in the file, so reruns are byte-identical), laid out inside `rect`."""
+    fig.tight_layout(rect=rect)
     with atomic.staged_file(path, "wb") as handle:
         fig.savefig(handle, format="png", metadata={"Software": None})
     plt.close(fig)
@@ -90,6 +91,7 @@ def layer_norms(variants: dict[str, dict], key: str, path: Path, label: str) -> 
         if pairs:
             ax.plot(*zip(*pairs), marker="o", color=palette[name], label=name, lw=1.4)
     ax.set_yscale("log")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # layers are whole numbers: no tick at layer 1.5
     ax.set_xlabel("hidden layer (1 = nearest the input)")
     ax.set_ylabel(label)
     ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
