@@ -69,11 +69,13 @@ def test_every_study_has_summary_findings_and_curves(reproduced, study):
     if "learning_rate" in spec["set"].get("sweep", {}):
         assert "best_learning_rate" in next(iter(found.values()))
     findings = json.loads((reproduced / "reports" / study / "findings.json").read_text())
-    assert set(findings) == {*(c or "all" for c in conditions), "cures"}
+    assert set(findings) == {*(c or "all" for c in conditions), "cures", "references"}
     trained = set(found)
     for e in findings["cures"].values():  # a cure pair is compared only where both sides were trained
         assert {e["cure"], e["failure"]} <= trained
         assert e["verdict"] in ("better", "worse", "equivalent", "not resolved") if e["paired_seeds"] else e["verdict"] is None
+    for e in findings["references"].values():  # so is a cure and its healthy reference
+        assert {e["cure"], e["reference"]} <= trained and e["reaches"] in ("reaches", "falls short", "unclear")
 
 
 def test_models_load_in_safe_mode(reproduced):
