@@ -51,6 +51,6 @@ def held_out_runs(variant: dict) -> list[dict]:
     return chosen
 
 
-def moved_seeds(variant: dict) -> int:
-    """How many seeds the cross-fitting puts at another setting than the one chosen on every seed."""
-    return sum(run["setting"] != variant["metrics"]["best_setting"] for run in held_out_runs(variant))
+def moved_seeds(held_out: Sequence[dict], best_setting: dict) -> int:
+    """How many of the cross-fitted runs (`held_out_runs`) sit at another setting than the one chosen on every seed."""
+    return sum(run["setting"] != best_setting for run in held_out)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -48,7 +49,7 @@ def entry(variant: dict, baseline: dict | None, report: ReportConfig) -> dict:
     # validation metric and the diagnostics from the setting chosen on every seed.
     result["test_metric"], result["test_metric_std"], _ = replicates.mean_std([f["test_metric"] for f in finals.values()])
     result["diverged_runs"] = sum(bool(f["diverged"]) for f in finals.values())
-    result["moved_seeds"] = selection.moved_seeds(variant)
+    result["moved_seeds"] = selection.moved_seeds(runs, metrics["best_setting"])
     counted = test_examples(metrics)
     result["test_low"], result["test_high"] = statistics.mean_interval([f["test_metric"] for f in finals.values()],
                                                                         counted)
@@ -201,10 +202,23 @@ def cure_pairs(cures: dict[str, str], conditions: list[str]) -> list[tuple[str, 
     return pairs
 
 
-def _by_key(loaded: dict[str, dict[str, dict]]) -> dict[str, dict]:
-    """{`variant/condition` (or `variant` without conditions): trained variant}."""
-    return {f"{name}/{condition}" if condition else name: variant
-            for condition, variants in loaded.items() for name, variant in variants.items()}
+def trained_pairs(loaded: dict[str, dict[str, dict]],
+                  pairs: dict[str, str]) -> Iterator[tuple[str, str, dict, dict, list[int], str]]:
+    """For each pair (`cure_pairs` form) whose two sides were trained: its two keys, each side's cross-fitted runs
+    by seed, the seeds both have, and the study's metric; `loaded`: {condition: {variant: trained variant}}."""
+    by_key = {f"{name}/{condition}" if condition else name: variant
+              for condition, variants in loaded.items() for name, variant in variants.items()}
+    for first, second in cure_pairs(pairs, list(loaded)):
+        if first in by_key and second in by_key:
+            ours, theirs = ({run["seed"]: run for run in selection.held_out_runs(by_key[key])} for key in (first, second))
+            yield first, second, ours, theirs, sorted(ours.keys() & theirs.keys()), by_key[first]["metrics"]["metric"]
+
+
+def _on_test(ours: dict[int, dict], theirs: dict[int, dict], seeds: list[int], metric: str,
+             report: ReportConfig) -> dict:
+    """The paired comparison of two sides' test metric (ours minus theirs) within the metric's equivalence margin."""
+    return statistics.paired([ours[s]["final"]["test_metric"] for s in seeds],
+                             [theirs[s]["final"]["test_metric"] for s in seeds], report.equivalence_margin[metric])
 
 
 def compare_references(loaded: dict[str, dict[str, dict]], references: dict[str, str],
@@ -212,18 +226,11 @@ def compare_references(loaded: dict[str, dict[str, dict]], references: dict[str,
     """{"cure vs reference": the cure's test metric minus its healthy reference's, paired by seed, and whether the
     cure reaches it: "reaches" when the interval lies above -margin (not worse by more than the equivalence margin),
     "falls short" when it lies below, else "unclear"}. Exploratory: outside every Holm family."""
-    by_key, compared = _by_key(loaded), {}
-    for cure, reference in cure_pairs(references, list(loaded)):
-        if cure not in by_key or reference not in by_key:
-            continue
-        metric = by_key[cure]["metrics"]["metric"]
-        ours, theirs = ({run["seed"]: run["final"]["test_metric"] for run in selection.held_out_runs(by_key[key])}
-                        for key in (cure, reference))
-        seeds = sorted(ours.keys() & theirs.keys())
+    compared = {}
+    for cure, reference, ours, theirs, seeds, metric in trained_pairs(loaded, references):
         e = {"cure": cure, "reference": reference, "metric": metric,
-             "reference_metric": replicates.mean([theirs[s] for s in seeds]),
-             **statistics.paired([ours[s] for s in seeds], [theirs[s] for s in seeds],
-                                 report.equivalence_margin[metric])}
+             "reference_metric": replicates.mean([theirs[s]["final"]["test_metric"] for s in seeds]),
+             **_on_test(ours, theirs, seeds, metric, report)}
         e["reaches"] = reaches(e, report.equivalence_margin[metric])
         compared[f"{cure} vs {reference}"] = e
     return compared
@@ -234,8 +241,7 @@ def reaches(e: dict, margin: float) -> str:
     low, high = e["diff_low"], e["diff_high"]
     if low is None or high is None:
         return "unclear"
-    signed = (lambda d: d) if by_metric(e["metric"]).higher_is_better else (lambda d: -d)
-    worst, best = sorted((signed(low), signed(high)))
+    worst, best = (low, high) if by_metric(e["metric"]).higher_is_better else (-high, -low)  # as gains
     return "reaches" if worst > -margin else "falls short" if best < -margin else "unclear"
 
 
@@ -243,24 +249,16 @@ def compare_cures(loaded: dict[str, dict[str, dict]], cures: dict[str, str], rep
     """{"cure vs failure": paired comparison on the test metric (cure minus failure)} for every cure pair whose two
     sides were trained, and {"cure vs failure on <sign>": the same on the failure's own sign} for each sign the
     failure shows (SIGNS); `loaded`: {condition: {variant: trained variant}}."""
-    by_key, compared = _by_key(loaded), {}
-    for cure, failure in cure_pairs(cures, list(loaded)):
-        if cure not in by_key or failure not in by_key:
-            continue
-        metrics = by_key[cure]["metrics"]
-        ours, theirs = ({run["seed"]: run for run in selection.held_out_runs(by_key[key])} for key in (cure, failure))
-        seeds = sorted(ours.keys() & theirs.keys())
-        compared[f"{cure} vs {failure}"] = {
-            "cure": cure, "failure": failure, "metric": metrics["metric"],
-            **statistics.paired([ours[s]["final"]["test_metric"] for s in seeds],
-                                [theirs[s]["final"]["test_metric"] for s in seeds],
-                                report.equivalence_margin[metrics["metric"]])}
+    compared = {}
+    for cure, failure, ours, theirs, seeds, metric in trained_pairs(loaded, cures):
+        compared[f"{cure} vs {failure}"] = {"cure": cure, "failure": failure, "metric": metric,
+                                            **_on_test(ours, theirs, seeds, metric, report)}
         for sign, judge in SIGNS.items():
-            found = judge(ours, theirs, seeds, report, metrics["metric"])
+            found = judge(ours, theirs, seeds, report, metric)
             if found is not None:  # overfitting is in the study's metric, and so is its equivalence margin
                 compared[f"{cure} vs {failure} on {sign}"] = {
                     "cure": cure, "failure": failure, "compared_on": sign, **found,
-                    "metric": metrics["metric"] if sign == "overfitting" else sign}
+                    "metric": metric if sign == "overfitting" else sign}
     return compared
 
 

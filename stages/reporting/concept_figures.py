@@ -58,18 +58,8 @@ def epoch_means(histories: list[list[dict]], value: Callable[[dict], float | Non
 
 def _plot(ax, variants: dict[str, dict], value: Callable[[dict], float | None], style: str = "-",
           suffix: str = "") -> None:
-    palette = figures.colors(list(variants))
-    for name, variant in variants.items():
-        curve = epoch_means(study_summary.histories(variant), value)
-        if not curve:
-            continue
-        epochs, mean, std = zip(*curve)
-        legend = figures.diverged_label(name, study_summary.chosen_runs(variant)) + suffix
-        ax.plot(epochs, mean, style, color=palette[name], label=legend, lw=1.6,
-                marker="x" if legend != name + suffix else None, markevery=[len(epochs) - 1], markersize=8)
-        ax.fill_between(epochs, [m - s for m, s in zip(mean, std)], [m + s for m, s in zip(mean, std)],
-                        color=palette[name], alpha=0.15, lw=0)
-    ax.set_xlabel("epoch")
+    figures.mean_lines(ax, variants, {name: epoch_means(study_summary.histories(v), value)
+                                      for name, v in variants.items()}, style, suffix)
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
 
 
@@ -126,11 +116,5 @@ def _mechanism_panel(ax, shows: str, variants: dict[str, dict]) -> None:
         ax.set_ylabel("share of dead units (mean over layers)" if shows == "dead"
                       else "top hidden layer: share of units saturated")
     else:
-        palette = figures.colors(list(variants))
-        for name, variant in variants.items():
-            norms = [(i + 1, v) for i, v in enumerate(variant["metrics"].get("preact_grad_norm_init") or []) if v]
-            if norms:
-                ax.plot(*zip(*norms), marker="o", color=palette[name], lw=1.4)
-        ax.set(yscale="log", xlabel="hidden layer (1 = nearest the input)",
-               ylabel="|dLoss/d pre-activation| at init")
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        figures.layer_lines(ax, variants, "preact_grad_norm_init")
+        ax.set_ylabel("|dLoss/d pre-activation| at init")

@@ -130,21 +130,19 @@ def cure_rows(row: ConceptRow, summary: dict, findings: dict, cfg: ReportConfig)
                          f"not tested: `{e['failure']}` does not show {row.endpoint} in every seed here"))
         else:
             line = Line((failure_text, cure_text, f"{measured(test)}: {_effect(test)}", *UNTESTED), test)
-        line.reference = reference_words(e["cure"], findings.get("references", {}))
-        reference = next((r["reference"] for r in findings.get("references", {}).values() if r["cure"] == e["cure"]),
-                         None)
-        line.keys = (("failure: " + e["failure"], e["failure"]), ("cure: " + e["cure"], e["cure"])) + (
-            (("healthy: " + reference, reference),) if reference else ())
+        healthy = next((r for r in findings.get("references", {}).values() if r["cure"] == e["cure"]), None)
+        line.keys = (("failure: " + e["failure"], e["failure"]), ("cure: " + e["cure"], e["cure"]))
+        if healthy is not None:
+            line.reference = reference_words(healthy)
+            line.keys += (("healthy: " + healthy["reference"], healthy["reference"]),)
         lines.append(line)
     return lines
 
 
-def reference_words(cure: str, references: dict[str, dict]) -> str:
-    """Whether a cure reaches its healthy reference, with both test metrics and the paired difference."""
-    e = next((e for e in references.values() if e["cure"] == cure), None)
-    if e is None:
-        return "-"
-    return (f"{e['reaches']} `{e['reference']}` ({fmt(e['reference_metric'])}): {_effect(e)}")
+def reference_words(e: dict) -> str:
+    """Whether a cure reaches its healthy reference (e: their comparison), with the reference's test metric and the
+    paired difference."""
+    return f"{e['reaches']} `{e['reference']}` ({fmt(e['reference_metric'])}): {_effect(e)}"
 
 
 def _wider_than_margin(e: dict, cfg: ReportConfig) -> str:

@@ -104,12 +104,10 @@ def study_figures(study: str, condition: str, variants: dict[str, dict], folder:
     return drawn
 
 
-def draw_concept_figures(requests: list, runs: dict[str, dict[str, dict]], study_reports: Path, params: Params,
+def draw_concept_figures(requests: list, runs: dict[str, dict[str, dict]], summary: dict, params: Params,
                          folder: Path) -> None:
-    """The concept table's figures of one study, from its loaded runs ({condition: {variant: trained}})."""
-    if not requests:
-        return
-    summary = json.loads((study_reports / "summary.json").read_text())
+    """The concept table's figures of one study, from its loaded runs ({condition: {variant: trained}}) and
+    summary."""
     for request in requests:
         variants = {}
         for legend, key in request.keys:
@@ -119,10 +117,9 @@ def draw_concept_figures(requests: list, runs: dict[str, dict[str, dict]], study
         concept_figures.draw(request, variants, summary[request.keys[0][1]], params.report, folder)
 
 
-def study_section(number: int, study: str, spec: StudyConfig, reports: Path, runs: dict,
+def study_section(number: int, study: str, spec: StudyConfig, reports: Path, runs: dict, summary: dict,
                   params: Params, folder: Path) -> list[str]:
     """The Markdown of one study: question, tables, figures with a how-to-read line, verdicts."""
-    summary = json.loads((reports / study / "summary.json").read_text())
     findings = json.loads((reports / study / "findings.json").read_text())
     plan = study_report(params, study)
     lines = [f"## {number}. {study.replace('_', ' ').capitalize()}", "", f"> {spec.question.strip()}", ""]
@@ -248,6 +245,7 @@ def build(params: Params, reports: Path, data: Path, figure_dir: Path) -> str:
         lines += foundations_section(params, reports, folder)
         for number, (study, spec) in enumerate(params.studies.items(), 2):
             runs = load_study(params, study, reports / study / "runs")
-            lines += study_section(number, study, spec, reports, runs, params, folder)
-            draw_concept_figures([r for r in requests if r.study == study], runs, reports / study, params, folder)
+            summary = json.loads((reports / study / "summary.json").read_text())
+            lines += study_section(number, study, spec, reports, runs, summary, params, folder)
+            draw_concept_figures([r for r in requests if r.study == study], runs, summary, params, folder)
     return "\n".join(lines).rstrip() + "\n"

@@ -40,23 +40,41 @@ def learning_curves(variants: dict[str, dict], key: str, label: str, path: Path,
     """Mean over seeds with a ±1 std band, per variant, against epoch; a variant whose runs diverged says so in the
     legend and ends in a cross where its last run stopped (a curve of one epoch is that cross alone)."""
     fig, ax = plt.subplots(figsize=(7, 3.6))
-    palette = colors(list(variants))
-    for name, variant in variants.items():
-        curve = replicates.mean_curve(study_summary.histories(variant), key)
-        if not curve:
-            continue
-        epochs, mean, std = zip(*curve)
-        legend = diverged_label(name, study_summary.chosen_runs(variant))
-        ax.plot(epochs, mean, color=palette[name], label=legend, lw=1.6,
-                marker="x" if legend != name else None, markevery=[len(epochs) - 1], markersize=8)
-        ax.fill_between(epochs, [m - s for m, s in zip(mean, std)], [m + s for m, s in zip(mean, std)],
-                        color=palette[name], alpha=0.18, lw=0)
-    ax.set_xlabel("epoch")
+    mean_lines(ax, variants, {name: replicates.mean_curve(study_summary.histories(v), key) for name, v in variants.items()})
     ax.set_ylabel(label)
     if log:
         ax.set_yscale("log")
     ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
     save(fig, path)
+
+
+def mean_lines(ax, variants: dict[str, dict], curves: dict[str, list[tuple[int, float, float]]], style: str = "-",
+               suffix: str = "") -> None:
+    """Per variant its curve of (epoch, mean, std) over seeds as a line with a ±1 std band, in the variant's color; a
+    variant whose runs diverged says so in the legend (`suffix` added) and ends in a cross."""
+    palette = colors(list(variants))
+    for name, variant in variants.items():
+        if not curves[name]:
+            continue
+        epochs, mean, std = zip(*curves[name])
+        legend = diverged_label(name, study_summary.chosen_runs(variant))
+        ax.plot(epochs, mean, style, color=palette[name], label=legend + suffix, lw=1.6,
+                marker="x" if legend != name else None, markevery=[len(epochs) - 1], markersize=8)
+        ax.fill_between(epochs, [m - s for m, s in zip(mean, std)], [m + s for m, s in zip(mean, std)],
+                        color=palette[name], alpha=0.18, lw=0)
+    ax.set_xlabel("epoch")
+
+
+def layer_lines(ax, variants: dict[str, dict], key: str) -> None:
+    """Per variant a per-layer quantity of its metrics (log scale) against the hidden layer's index."""
+    palette = colors(list(variants))
+    for name, variant in variants.items():
+        pairs = [(i + 1, v) for i, v in enumerate(variant["metrics"].get(key) or []) if v]
+        if pairs:
+            ax.plot(*zip(*pairs), marker="o", color=palette[name], label=name, lw=1.4)
+    ax.set_yscale("log")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # layers are whole numbers: no tick at layer 1.5
+    ax.set_xlabel("hidden layer (1 = nearest the input)")
 
 
 def lr_curves(variants: dict[str, dict], path: Path) -> None:
@@ -84,15 +102,7 @@ def lr_curves(variants: dict[str, dict], path: Path) -> None:
 def layer_norms(variants: dict[str, dict], key: str, path: Path, label: str) -> None:
     """A per-layer quantity (log scale) against layer index, per variant."""
     fig, ax = plt.subplots(figsize=(7, 3.6))
-    palette = colors(list(variants))
-    for name, variant in variants.items():
-        values = variant["metrics"].get(key) or []
-        pairs = [(i + 1, v) for i, v in enumerate(values) if v]
-        if pairs:
-            ax.plot(*zip(*pairs), marker="o", color=palette[name], label=name, lw=1.4)
-    ax.set_yscale("log")
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # layers are whole numbers: no tick at layer 1.5
-    ax.set_xlabel("hidden layer (1 = nearest the input)")
+    layer_lines(ax, variants, key)
     ax.set_ylabel(label)
     ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
     save(fig, path)
