@@ -6,6 +6,7 @@ from pathlib import Path
 
 from stages import config
 from stages.common.errors import stage_entry
+from stages.nn import perturbation
 
 
 @stage_entry
@@ -25,6 +26,7 @@ def main(argv: list[str] | None = None) -> None:
                         "they differ on every run)")
     args = parser.parse_args(argv)
     params = config.load()
+    perturbation.kind()  # an unknown perturbation is named before any work starts
     from stages.nn.training import train_variant  # imports TensorFlow: only once params are known to be valid
 
     data = args.data / config.get_study(params, args.study).dataset

@@ -5,11 +5,11 @@ import numpy as np
 import pytest
 
 from tests.configs import train_config
-from stages.common.errors import ParamsError
+from stages.common.errors import ParamsError, UserError
 from stages.ingest.arrays import load_arrays
 
 pytest.importorskip("tensorflow")
-from stages.nn import diagnostics, engine  # noqa: E402
+from stages.nn import diagnostics, engine, perturbation  # noqa: E402
 
 TASKS = {"fashion_mnist": "categorical_crossentropy", "breast_cancer": "binary_crossentropy",
          "california_housing": "mse"}
@@ -198,3 +198,31 @@ def test_measuring_every_nth_step_leaves_the_training_unchanged(processed, monke
         assert mine["grad_norm"] != full["grad_norm"]  # measured on 4 of the epoch's steps
         assert np.allclose(mine["grad_norm"], full["grad_norm"], rtol=0.5)
         assert np.all(np.array(mine["update_ratio"]) > 0)
+
+
+def test_float_perturbation_moves_each_initial_weight_by_one_unit_in_the_last_place():
+    kernel = np.array([[0.5, -0.25], [0.0, 3e-3]], dtype=np.float32)
+    nudged = perturbation.initial_weights(kernel, "init_ulp")
+    assert nudged[1, 0] == 0.0  # zeros stay zeros: a symmetric start stays symmetric
+    moved = kernel != 0
+    assert np.all(nudged[moved] != kernel[moved])
+    assert np.all(np.abs(nudged - kernel)[moved] <= np.spacing(np.abs(kernel[moved])))
+    assert perturbation.initial_weights(kernel, "") is kernel
+
+
+def test_unknown_float_perturbation_is_one_line_naming_the_variable(monkeypatch):
+    monkeypatch.setenv(perturbation.ENV, "bits")
+    with pytest.raises(UserError, match=r"NNF_FLOAT_PERTURBATION: 'bits' is not one of: init_ulp"):
+        perturbation.kind()
+    monkeypatch.delenv(perturbation.ENV)
+    assert perturbation.kind() == ""
+
+
+def test_float_perturbation_changes_the_run_but_not_its_determinism(processed, monkeypatch):
+    plain = make(processed, learning_rate=0.01).run({}, seed=0)
+    monkeypatch.setenv(perturbation.ENV, "init_ulp")
+    trainer = make(processed, learning_rate=0.01)
+    nudged, again = trainer.run({}, seed=0), trainer.run({}, seed=0)
+    assert nudged.history == again.history and all(np.array_equal(a, b) for a, b in zip(nudged.weights, again.weights))
+    # two epochs grow the last-bit change by less than the history's rounding: the trained weights show it
+    assert not all(np.array_equal(a, b) for a, b in zip(nudged.weights, plain.weights))

@@ -20,7 +20,7 @@ with quiet_stderr():  # TensorFlow prints start-up notices that no log level set
     import keras
     import tensorflow as tf
 
-from stages.nn import history, runtime  # noqa: E402  (import TensorFlow themselves)
+from stages.nn import history, perturbation, runtime  # noqa: E402  (import TensorFlow themselves)
 from stages.nn.network import build_mlp  # noqa: E402
 from stages.nn.probe import Probe  # noqa: E402
 from stages.nn.step import TrainingStep, measured_steps  # noqa: E402
@@ -92,6 +92,7 @@ class Engine:
         # compiling takes ~1 s: worth it only for long jobs. The measurements' large graph is never compiled.
         planned_steps = len(cfg.runs()) * cfg.epochs * self.n_batches
         self.xla = planned_steps >= XLA_MIN_STEPS if xla is None else xla
+        self.perturbation = perturbation.kind()  # "" outside the robustness check
         # autograph=False: every loop over tensors is an explicit tf.while_loop, and converting the Python
         # source instead took ~0.6 s of each engine's ~0.7 s trace.
         self._train_steps = tf.function(self.step.train_epoch, jit_compile=self.xla, autograph=False)
@@ -128,7 +129,10 @@ class Engine:
         cfg = self.cfg.at(point)
         initializer = layers.INITIALIZERS.get(cfg.initializer)
         for index, layer in enumerate(self.step.dense):
-            layer.kernel.assign(initializer(cfg, layers.layer_seed(seed, index))(layer.kernel.shape))
+            kernel = initializer(cfg, layers.layer_seed(seed, index))(layer.kernel.shape)
+            if self.perturbation:
+                kernel = perturbation.initial_weights(np.asarray(kernel), self.perturbation)
+            layer.kernel.assign(kernel)
             layer.bias.assign(tf.zeros_like(layer.bias))
         self.step.optimizer.reset(cfg.learning_rate)
         l1, l2 = layers.penalty_strengths(cfg)
