@@ -137,8 +137,11 @@ def with_study_change(study: str, key: str, value) -> dict:
      "breast_cancer is binary"),
     ("classification_losses", "variants", {"binary_crossentropy": {"loss": "binary_crossentropy"},
                                            "huber": {"loss": "huber"}},
-     "studies.classification_losses.variants.huber.loss: 'huber' does not fit breast_cancer (binary); "
-     "allowed: mse, binary_crossentropy"),
+     "studies.classification_losses.variants.huber.loss: 'huber' does not fit fashion_mnist (binary, by "
+     "positive_classes); allowed: mse, binary_crossentropy"),
+    ("regression_losses", "set", {"positive_classes": [1]},
+     "studies.regression_losses.conditions.clean.positive_classes: [1] needs a multiclass dataset; "
+     "california_housing is regression"),
     ("gradient_noise", "variants", {"b1": {"batch_size": 0}},
      "studies.gradient_noise.variants.b1.batch_size: 0: must be greater than or equal to 1"),
     ("activations", "conditions", {"deep": {"hidden": [32, -1]}},
@@ -270,7 +273,8 @@ def test_a_concept_row_names_a_condition_of_its_study():
     for shows, expected in (("relu/mid", r"'mid' is not one of: shallow, deep, deep_glorot \(a condition"),
                             ("relu", r"'relu' names no condition; studies.activations trains each variant under "
                                      r"shallow, deep, deep_glorot")):
-        bad = [*rows, {"concept": "x", "paper": "y", "study": "activations", "shows": shows, "endpoint": "test_metric"}]
+        bad = [*rows, {"concept": "x", "paper": "y", "study": "activations", "shows": shows, "endpoint": "test_metric",
+                         "expect": None}]
         with pytest.raises(ParamsError, match=expected):
             config.parse(with_change("report.concepts", bad))
 
@@ -293,7 +297,21 @@ def test_the_signs_a_cure_row_may_declare_are_the_signs_its_study_compares_cures
 ])
 def test_a_concept_rows_endpoint_is_declared_and_fits_what_it_shows(shows, study, endpoint, expected):
     bad = [*BASE["report"]["concepts"], {"concept": "x", "paper": "y", "study": study, "shows": shows,
-                                         "endpoint": endpoint}]
+                                         "endpoint": endpoint, "expect": None}]
+    with pytest.raises(ParamsError, match=expected):
+        config.parse(with_change("report.concepts", bad))
+
+
+@pytest.mark.parametrize("shows, study, endpoint, expect, expected", [
+    ("finding:xor", "foundations", "finding", "better", r"expect: 'better': a finding carries its own check; allowed: "
+     r"null"),
+    ("normal_large_clipped", "initializers", "divergence", "equivalent", r"expect: 'equivalent' has no margin on "
+     r"divergence"),
+    ("adam", "optimizers", "train_loss_auc", "faster", r"expect: 'faster' is not one of: better, worse, equivalent"),
+])
+def test_a_concept_rows_expectation_is_one_its_test_can_judge(shows, study, endpoint, expect, expected):
+    bad = [*BASE["report"]["concepts"], {"concept": "x", "paper": "y", "study": study, "shows": shows,
+                                         "endpoint": endpoint, "expect": expect}]
     with pytest.raises(ParamsError, match=expected):
         config.parse(with_change("report.concepts", bad))
 
@@ -311,7 +329,8 @@ def test_a_concept_row_must_show_something_its_study_has():
     with pytest.raises(ParamsError, match=r"report.concepts\[0\].shows: 'finding:perceptrons' is not one of: "
                                           r"finding:perceptron.*did you mean 'finding:perceptron'"):
         config.parse(with_change("report.concepts", bad))
-    bad = [*rows, {"concept": "x", "paper": "y", "study": "optimizers", "shows": "adamw", "endpoint": "train_loss_auc"}]
+    bad = [*rows, {"concept": "x", "paper": "y", "study": "optimizers", "shows": "adamw", "endpoint": "train_loss_auc",
+                   "expect": "better"}]
     with pytest.raises(ParamsError, match=r"report.concepts\[\d+\].shows: 'adamw' is not one of: batch_gd, .*did you mean 'adam'.* "
                                           r"studies.optimizers"):
         config.parse(with_change("report.concepts", bad))

@@ -36,6 +36,24 @@ def test_label_noise_touches_training_labels_only(processed):
     assert np.array_equal(noisy.x["train"], clean.x["train"])
 
 
+def test_positive_classes_read_a_multiclass_dataset_as_binary_in_every_split(processed):
+    ten = load_arrays(processed / "fashion_mnist", train_config())
+    two = load_arrays(processed / "fashion_mnist", train_config(positive_classes=[5, 6, 7, 8, 9], label_noise=0.1))
+    assert (ten.task, two.task, two.n_classes) == ("multiclass", "binary", 2)
+    for split in ("val", "test"):
+        assert np.array_equal(two.y[split], (ten.y[split] >= 5).astype(ten.y[split].dtype))
+    flipped = two.y["train"] != (ten.y["train"] >= 5)
+    assert flipped.sum() == round(0.1 * len(ten.y["train"]))  # label noise acts on the binary labels
+
+
+def test_positive_classes_must_be_some_but_not_all_classes(processed):
+    from stages.common.errors import DataError
+
+    for positive in ([10], list(range(10))):
+        with pytest.raises(DataError, match=r"positive_classes .* must be some, not all, of its classes"):
+            load_arrays(processed / "fashion_mnist", train_config(positive_classes=positive))
+
+
 def _engine(processed, **changes):
     pytest.importorskip("tensorflow")
     from stages.nn import engine
@@ -157,7 +175,7 @@ def test_the_concept_row_of_a_cure_is_decided_on_its_declared_endpoint():
     entry = {"runs": 12, "metric": "accuracy", "test_metric": 0.3, "train_metric": 0.31, "val_metric": 0.3}
     summary = {"large": {**entry, "diverged_runs": 12, "test_metric": None}, "clipped": {**entry, "diverged_runs": 0}}
     row = ConceptRow(concept="Exploding gradients; clipping", paper="Pascanu et al. (2013)", study="initializers",
-                     shows="clipped", endpoint="divergence")
+                     shows="clipped", endpoint="divergence", expect="better")
     lines = concepts.cure_rows(row, summary, {"cures": cures}, cfg)
     concepts.confirm(lines, cfg)
     (failure, cure, effect, p, verdict), = [line.cells for line in lines]

@@ -63,6 +63,8 @@ def check_concept(params: Params, row: ConceptRow, where: str) -> None:
         if row.shows.removeprefix("finding:") not in FINDINGS:
             raise ParamsError(f"{where}.shows: {not_one_of(row.shows, [f'finding:{f}' for f in FINDINGS])}")
         check_endpoint(row, ["finding"], where, "a finding carries its own check")
+        if row.expect is not None:
+            raise ParamsError(f"{where}.expect: {row.expect!r}: a finding carries its own check; allowed: null")
         return
     if row.study == "foundations":
         raise ParamsError(f"{where}.shows: {row.shows!r}: foundations shows findings only; allowed: "
@@ -87,10 +89,13 @@ def check_concept(params: Params, row: ConceptRow, where: str) -> None:
 
 
 def check_endpoint(row: ConceptRow, allowed: list[str], where: str, why: str) -> None:
-    """A row's declared endpoint is one its comparison has."""
+    """A row's declared endpoint is one its comparison has, and an expected equivalence one with a margin."""
     if row.endpoint not in allowed:
         raise ParamsError(f"{where}.endpoint: {row.endpoint!r} does not fit `shows: {row.shows}`; allowed: "
                           f"{', '.join(allowed)} ({why})")
+    if row.expect == "equivalent" and row.endpoint == "divergence":
+        raise ParamsError(f"{where}.expect: 'equivalent' has no margin on divergence (an exact test of flips); "
+                          "allowed: better, worse, null")
 
 
 def load(path: Path | str = PARAMS_FILE) -> Params:

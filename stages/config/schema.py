@@ -75,6 +75,9 @@ class TrainConfig(Frozen):
     outlier_share: Annotated[float, Field(ge=0, lt=1)]  # regression: training targets corrupted
     outlier_scale: PositiveFloat  # how far those targets move up, in target standard deviations
     label_noise: UnitInterval  # classification: share of training labels replaced by another class
+    # A multiclass dataset read as a binary task, these classes positive and the rest negative (every split, before
+    # any label noise); null: the dataset's own task
+    positive_classes: Annotated[list[Annotated[int, Field(ge=0)]], Field(min_length=1), AfterValidator(unique)] | None
     hidden: Annotated[list[Annotated[int, Field(ge=1, le=65536)]], Field(max_length=64)]
     activation: Annotated[str, one_of(ACTIVATIONS.names)]
     negative_slope: UnitInterval  # leaky_relu only
@@ -173,6 +176,7 @@ FINDINGS = ("perceptron", "xor", "representations", "backprop", "noise_slope", "
 # epochs, or one of a failure's own signs (the share of runs that diverged, the top hidden layer's saturated share,
 # the train-minus-test gap); `finding` for a `finding:` row, which carries its own check.
 ENDPOINTS = ("test_metric", "train_loss_auc", "divergence", "saturation", "overfitting", "finding")
+EXPECTATIONS = ("better", "worse", "equivalent")  # what a paper claims of a row's comparison
 
 
 class ConceptRow(Frozen):
@@ -185,6 +189,10 @@ class ConceptRow(Frozen):
     # (against the study's baseline), or `finding:<name>` for one of FINDINGS
     shows: str
     endpoint: Annotated[str, one_of(ENDPOINTS)]  # its primary test: the verdict is on this alone
+    # What the paper claims on that endpoint, declared with it: the cure or variant does `better` or `worse` than
+    # what it is compared with (a significant opposite reads "disagrees"), or is `equivalent` within
+    # report.equivalence_margin (its test is then TOST); null: no claim (a finding, or a difference either way)
+    expect: Annotated[str, one_of(EXPECTATIONS)] | None
 
 
 class ReportConfig(Frozen):

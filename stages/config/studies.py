@@ -21,7 +21,7 @@ def representation_config(params: Params, source: str = str(PARAMS_FILE)) -> Tra
     if "dataset" in spec.representation:
         raise ParamsError(f"{source}: {where}.dataset: the probed dataset is defaults.dataset; set it there")
     cfg = TrainConfig.model_validate(_merge(params.defaults.model_dump(), spec.representation, where, source))
-    if DATASETS.get(cfg.dataset).task != "multiclass":
+    if task_of(cfg) != "multiclass":
         raise ParamsError(f"{source}: {where}.dataset: {cfg.dataset!r} is not a multiclass dataset; the probes "
                           "and the calibration need one")
     for key, epochs, limit in (("probe_epochs", spec.probe_epochs, cfg.epochs),
@@ -30,6 +30,11 @@ def representation_config(params: Params, source: str = str(PARAMS_FILE)) -> Tra
         if late:
             raise ParamsError(f"{source}: foundations.{key}: {late[0]} is after the last epoch; allowed: 0..{limit}")
     return cfg
+
+
+def task_of(cfg: TrainConfig) -> str:
+    """The task a config trains: its dataset's, or binary where it names positive classes."""
+    return "binary" if cfg.positive_classes else DATASETS.get(cfg.dataset).task
 
 
 def get_study(params: Params, study: str, source: str = str(PARAMS_FILE)) -> StudyConfig:
@@ -109,15 +114,11 @@ def check_roles(params: Params, study: str, source: str = str(PARAMS_FILE)) -> N
         raise ParamsError(f"{source}: {where}.baseline: {not_one_of(plan.baseline, spec.variants)} "
                           f"(the variants of studies.{study})")
     named = [(f"{where}.roles.{role}[{i}]", name) for role, names in plan.roles.items() for i, name in enumerate(names)]
-    for cure, failure in plan.cures.items():
-        for case in (cure, failure):
-            name, _, condition = case.partition("/")
-            named.append((f"{where}.cures.{cure}", name))
-            check_condition(condition, spec, f"{source}: {where}.cures.{cure}", "a condition")
-    for cure, reference in plan.references.items():
-        name, _, condition = reference.partition("/")
-        named.append((f"{where}.references.{cure}", name))
-        check_condition(condition, spec, f"{source}: {where}.references.{cure}", "a condition")
+    cases = [("cures", cure, case) for cure, failure in plan.cures.items() for case in (cure, failure)]
+    for key, cure, case in cases + [("references", cure, reference) for cure, reference in plan.references.items()]:
+        name, _, condition = case.partition("/")
+        named.append((f"{where}.{key}.{cure}", name))
+        check_condition(condition, spec, f"{source}: {where}.{key}.{cure}", "a condition")
     for path, name in named:
         check_name(name, spec.variants, f"{source}: {path}", "a variant")
     for cure in plan.references:
@@ -161,11 +162,15 @@ def check_experiment(cfg: TrainConfig, path: str, data: DataConfig, source: str)
     if cfg.dataset not in data.datasets:
         raise ParamsError(f"{source}: {path}.dataset: {cfg.dataset!r} is not in data.datasets "
                           f"({', '.join(data.datasets)}); add it there")
-    task = DATASETS.get(cfg.dataset).task
+    if cfg.positive_classes and DATASETS.get(cfg.dataset).task != "multiclass":
+        raise ParamsError(f"{source}: {path}.positive_classes: {cfg.positive_classes} needs a multiclass dataset; "
+                          f"{cfg.dataset} is {DATASETS.get(cfg.dataset).task}")
+    task = task_of(cfg)
     spec = LOSSES.get(cfg.loss)
     if task not in spec.tasks:
         fitting = [name for name in LOSSES.names if task in LOSSES.get(name).tasks]
-        raise ParamsError(f"{source}: {path}.loss: {cfg.loss!r} does not fit {cfg.dataset} ({task}); "
+        read = f"{cfg.dataset} ({task}{', by positive_classes' if cfg.positive_classes else ''})"
+        raise ParamsError(f"{source}: {path}.loss: {cfg.loss!r} does not fit {read}; "
                           f"allowed: {', '.join(fitting)}")
     if cfg.outlier_share > 0 and TASKS.get(task).classes:
         raise ParamsError(f"{source}: {path}.outlier_share: {cfg.outlier_share} needs a regression dataset; "

@@ -7,10 +7,9 @@ from pathlib import Path
 
 import numpy as np
 
-from stages.catalog.datasets import DATASETS
 from stages.catalog.tasks import TASKS
 from stages.common.errors import DataError
-from stages.config import TrainConfig
+from stages.config import TrainConfig, task_of
 
 
 @dataclass(frozen=True)
@@ -33,6 +32,15 @@ def noisy_labels(labels: np.ndarray, share: float, n_classes: int) -> np.ndarray
     return noisy
 
 
+def binary_labels(labels: dict[str, np.ndarray], positive: list[int], folder: Path) -> dict[str, np.ndarray]:
+    """Class indices read as a binary task: 1 for the `positive` classes, 0 for the others, in every split."""
+    present = np.unique(np.concatenate(list(labels.values())))
+    if not set(positive) < set(present.tolist()):
+        raise DataError(f"{folder}: positive_classes {positive} must be some, not all, of its classes "
+                        f"{present.tolist()}")
+    return {split: np.isin(y, positive).astype(y.dtype) for split, y in labels.items()}
+
+
 def read_split(path: Path, dataset: str) -> tuple[np.ndarray, np.ndarray]:
     """One split's features and labels; a missing, truncated or foreign file is a one-line DataError."""
     try:
@@ -46,10 +54,11 @@ def read_split(path: Path, dataset: str) -> tuple[np.ndarray, np.ndarray]:
 def load_arrays(folder: Path | str, cfg: TrainConfig) -> Arrays:
     """Read data/processed/<dataset>/ and keep the config's share of the training split."""
     folder = Path(folder)
-    task = DATASETS.get(cfg.dataset).task
     x, y = {}, {}
     for name in ("train", "val", "test"):
         x[name], y[name] = read_split(folder / f"{name}.npz", cfg.dataset)
+    if cfg.positive_classes:
+        y = binary_labels(y, cfg.positive_classes, folder)
     if cfg.train_fraction < 1:
         # One fixed subset for every seed: replicates differ in initialization and order, not data.
         rows = max(2, round(cfg.train_fraction * len(y["train"])))
@@ -59,6 +68,7 @@ def load_arrays(folder: Path | str, cfg: TrainConfig) -> Arrays:
         hit = np.random.default_rng(1).permutation(len(y["train"]))[:round(cfg.outlier_share * len(y["train"]))]
         y["train"] = y["train"].copy()
         y["train"][hit] += np.float32(cfg.outlier_scale)
+    task = task_of(cfg)
     n_classes = int(max(y[s].max() for s in y)) + 1 if TASKS.get(task).classes else 1
     if cfg.label_noise > 0:
         y["train"] = noisy_labels(y["train"], cfg.label_noise, n_classes)
