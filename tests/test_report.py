@@ -91,8 +91,8 @@ def test_the_concept_table_has_a_row_for_every_concept_and_says_only_what_its_te
         if row[0] in declared:
             assert re.match(r"(reaches|falls short|unclear) `[a-z0-9_/]+` \(", row[reference]), row
         assert re.match(r"(shown|not shown|not resolved with \d+ seeds|not resolved: |not tested: |better|worse|"
-                        r"descriptive \(no test\))", row[verdict]), row
-        if row[verdict].startswith(("shown", "better", "worse")) and row[power] != "-":
+                        r"equivalent within ±|disagrees with the paper: |descriptive \(no test\))", row[verdict]), row
+        if row[verdict].startswith(("shown", "better", "worse", "equivalent", "disagrees")) and row[power] != "-":
             assert float(row[power]) >= 0.9, row  # a verdict a rerun would likely repeat
         bounds = INTERVAL.findall(row[effect])
         if row[verdict].startswith(("shown", "better", "worse")) and bounds and "n/a" not in bounds[0]:

@@ -297,26 +297,40 @@ def test_a_coarser_grid_moves_the_good_range_within_bounds_that_hold_the_finer_g
     assert half_decade["lr_good_range_decades"] < fine["lr_good_range_decades"]
 
 
-def test_an_unresolved_concept_row_says_when_its_interval_is_wider_than_the_equivalence_margin():
+def test_a_concept_row_is_judged_on_the_test_its_declared_expectation_names():
+    """An expected equivalence is judged by TOST (its p in the family), an expected direction by the paired test,
+    against which a significant opposite reads "disagrees"; an unresolved row says what would settle it."""
     from stages.config import ConceptRow
     from stages.reporting import concepts
 
     cfg = report_config()  # accuracy margin 0.01
-    row = ConceptRow(concept="Softmax vs sigmoid", paper="Bridle (1990)", study="classification_losses", shows="b",
-                     endpoint="test_metric")
     findings = {"all": {"baseline": "a"}}
 
-    def verdict(low: float, high: float, **values) -> str:
-        summary = {"a": entry(), "b": entry(diff_low=low, diff_high=high, **values)}
-        lines = concepts.variant_rows(row, summary, findings, cfg)
+    def verdict(expect: str | None, **values) -> tuple[str, str]:
+        row = ConceptRow(concept="Softmax vs sigmoid", paper="Bridle (1990)", study="classification_losses",
+                         shows="b", endpoint="test_metric", expect=expect)
+        lines = concepts.variant_rows(row, {"a": entry(), "b": entry(**values)}, findings, cfg)
+        lines[0].expect = expect
         assert concepts.confirm(lines, cfg) == 1
-        return lines[0].cells[-1]
+        return lines[0].cells[-1], lines[0].cells[3]
 
-    assert verdict(-0.042, 0.035) == "not resolved with 5 seeds (its interval is wider than the ±0.01 equivalence margin)"
-    assert verdict(-0.008, 0.009) == "not resolved with 5 seeds"  # narrow enough: the TOST's p stood in the way
-    assert verdict(0.02, 0.06, p_vs_baseline=0.001, diff_vs_baseline=0.04) == "better"
+    close = dict(diff_vs_baseline=0.001, diff_low=-0.004, diff_high=0.006, diff_std=0.004, paired_seeds=40)
+    assert verdict("equivalent", **close, p_equivalence=1e-4, p_vs_baseline=0.6) == ("equivalent within ±0.01", "1.0e-04")
+    wide, p = verdict("equivalent", diff_low=-0.042, diff_high=0.035, diff_std=0.03)
+    assert p == "0.5" and re.fullmatch(r"not resolved with 5 seeds \(the interval is wider than the ±0.01 equivalence "
+                                       r"margin\); about \d+ seeds would settle it at the observed effect and spread",
+                                       wide), wide
+    apart = dict(diff_vs_baseline=0.04, diff_low=0.02, diff_high=0.06, diff_std=0.01, p_vs_baseline=1e-4)
+    assert verdict("equivalent", **apart, p_equivalence=0.99)[0] == ("disagrees with the paper: the difference lies "
+                                                                    "outside ±0.01")
+    assert verdict("better", **apart) == ("better", "1.0e-04")
+    assert verdict("worse", **apart)[0] == "disagrees with the paper: better"
+    assert verdict(None, **apart)[0] == "better"
+    assert re.fullmatch(r"not resolved with 5 seeds \(adjusted p 0.5\); about \d+ seeds would settle it at the "
+                        r"observed effect and spread", verdict(None, diff_vs_baseline=0.01, diff_std=0.03)[0])
     # the study's own verdict does not carry over: the concept row is judged in its own family
-    assert verdict(0.02, 0.06, verdict="better", p_adjusted=0.001).startswith("not resolved")
+    assert verdict(None, diff_low=0.02, diff_high=0.06, verdict="better", p_adjusted=0.001)[0].startswith(
+        "not resolved")
 
 
 def test_the_concept_rows_form_one_holm_family_over_their_declared_endpoints():
@@ -424,3 +438,24 @@ def test_a_tie_in_every_seed_is_said_to_sit_at_a_ceiling():
     line = concepts.Line(("f", "c", "e", "-", "-"), tied)
     concepts.confirm([line], report_config())
     assert line.cells[4].startswith("not shown: both sides are equal in all 5 seeds") and line.power == "0"
+
+
+def test_seeds_for_power_is_the_fewest_that_reach_it_at_the_observed_effect():
+    test = {"diff_vs_baseline": 0.02, "diff_std": 0.03, "p_vs_baseline": 0.1, "paired_seeds": 5}
+    needed = statistics.seeds_for_power(test, 0.01, 0.9)
+    assert statistics.power_at_observed({**test, "paired_seeds": needed}, 0.01) >= 0.9
+    assert statistics.power_at_observed({**test, "paired_seeds": needed - 1}, 0.01) < 0.9
+    assert statistics.seeds_for_power({**test, "diff_vs_baseline": 0.0}, 0.01, 0.9) is None  # no effect to find
+
+
+def test_equivalence_power_rises_with_seeds_and_vanishes_outside_the_margin():
+    test = {"diff_vs_baseline": 0.002, "diff_std": 0.01, "paired_seeds": 10}
+    few, many = (statistics.equivalence_power({**test, "paired_seeds": n}, 0.01, 0.05) for n in (10, 40))
+    assert 0 <= few < many <= 1 and many > 0.9
+    assert statistics.equivalence_power({**test, "diff_vs_baseline": 0.012}, 0.01, 0.05) < 0.05
+    needed = statistics.seeds_for_power(test, 0.05, 0.9, margin=0.01)
+    assert statistics.equivalence_power({**test, "paired_seeds": needed}, 0.01, 0.05) >= 0.9
+    assert statistics.equivalence_power({**test, "paired_seeds": needed - 1}, 0.01, 0.05) < 0.9
+    assert statistics.seeds_for_power({**test, "diff_vs_baseline": 0.011}, 0.05, 0.9, margin=0.01) is None
+    # identical predictions in every seed: equivalent with certainty
+    assert statistics.equivalence_power({**test, "diff_vs_baseline": 0.0, "diff_std": 0.0}, 0.01, 0.05) == 1.0

@@ -141,6 +141,42 @@ def power_at_observed(test: dict, alpha: float) -> float | None:
                                               alternative="larger")))
 
 
+def equivalence_power(test: dict, margin: float, alpha: float) -> float | None:
+    """The chance that a rerun on as many new seeds shows equivalence within ±margin by TOST at level alpha, if the
+    true mean and spread of the paired differences were the observed ones (the normal approximation of TOST's power,
+    with the t quantile; Chow, Shao & Wang 2008, 3.2). None without a spread."""
+    n, mean, spread = test.get("paired_seeds") or 0, test.get("diff_vs_baseline"), test.get("diff_std")
+    if n < 2 or mean is None or spread is None:
+        return None
+    if spread == 0:
+        return 1.0 if abs(mean) < margin else 0.0
+    return round_sig(_tost_power(abs(mean), spread, n, margin, alpha))
+
+
+def _tost_power(mean: float, spread: float, n: int, margin: float, alpha: float) -> float:
+    se, critical = spread / math.sqrt(n), float(stats.t.ppf(1 - alpha, n - 1))
+    return max(0.0, float(stats.norm.cdf((margin - mean) / se - critical)
+                          + stats.norm.cdf((margin + mean) / se - critical)) - 1)
+
+
+def seeds_for_power(test: dict, alpha: float, power: float, margin: float | None = None) -> int | None:
+    """The fewest seeds at which the observed mean and spread of the paired differences would give this power: for
+    the paired t-test in the observed direction, or for TOST within ±margin where a margin is given. None where no
+    number of seeds up to 1,000 would (an equivalence outside its margin), or without a spread."""
+    mean, spread = test.get("diff_vs_baseline"), test.get("diff_std")
+    if mean is None or not spread or (margin is None and mean == 0):
+        return None
+    if margin is not None:
+        if abs(mean) >= margin:
+            return None
+        return next((n for n in range(2, 1001) if _tost_power(abs(mean), spread, n, margin, alpha) >= power), None)
+    from statsmodels.stats.power import TTestPower
+
+    needed = TTestPower().solve_power(effect_size=abs(mean) / spread, alpha=alpha / 2, power=power,
+                                      alternative="larger")
+    return int(math.ceil(float(needed))) if needed <= 1000 else None
+
+
 def _event_power(n: int, one_way: int, other_way: int, alpha: float) -> float:
     """P(the exact McNemar test is below alpha, in the observed direction) for n seeds that flip one way with
     probability one_way/n and the other with other_way/n."""

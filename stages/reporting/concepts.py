@@ -12,6 +12,7 @@ from stages.analysis.statistics import holm
 from stages.analysis.study_summary import margin_key, verdict
 from stages.common.registry import Registry
 from stages.config import ConceptRow, Params, ReportConfig
+from stages.reporting import robustness
 from stages.reporting.concept_figures import Request
 from stages.reporting.verdicts import fmt, good_ranges, interval, measured
 
@@ -33,6 +34,7 @@ class Line:
     cells: Row
     test: dict | None = None
     words: tuple[str, str] = ("shown", "not shown: the opposite effect")  # a verdict of better, of worse
+    expect: str | None = None  # the paper's claim the row tests (params.yaml), which picks its test
     power: str = "-"
     reference: str = "-"
     keys: tuple[tuple[str, str], ...] = ()  # (legend, summary key) of what it compares, failure or baseline first
@@ -74,23 +76,67 @@ def _effect(e: dict) -> str:
 
 
 def confirm(lines: list[Line], cfg: ReportConfig) -> int:
-    """Holm's correction over the concept rows' tests on their declared endpoints (the one confirmatory family),
-    and each line's p and verdict from it; the number of tests in the family."""
-    tested = [line for line in lines if line.test is not None and line.test.get("p_vs_baseline") is not None]
-    for line, p in zip(tested, holm([line.test["p_vs_baseline"] for line in tested])):
-        found = verdict({**line.test, "p_adjusted": p}, cfg.significance, None)
-        power = statistics.power_at_observed(line.test, row_alpha(line.test["p_vs_baseline"], p, cfg.significance,
-                                                                  len(tested)))
-        line.power = fmt(power, 2)
-        seeds = line.test.get("paired_seeds", 0)
-        words = dict(zip(("better", "worse"), line.words)).get(found)
-        if words is None:
-            words = _tie(line.test) or f"not resolved with {seeds} seeds{_wider_than_margin(line.test, cfg)}"
-        elif power is not None and power < REPEAT_POWER:
-            words = (f"not resolved: {words.partition(':')[0]} at this p, but a rerun would repeat it only with "
-                     f"chance {fmt(power, 2)} (below {REPEAT_POWER}); more seeds would settle it")
-        line.cells = (*line.cells[:3], fmt(p, 2), words)
+    """Holm's correction over the concept rows' tests on their declared endpoints (the one confirmatory family: the
+    paired test of a difference, or TOST where the row expects an equivalence), and each line's p, power and verdict
+    from it; the number of tests in the family."""
+    tested = [line for line in lines if line.test is not None and _family_p(line) is not None]
+    for line, p in zip(tested, holm([_family_p(line) for line in tested])):
+        level = row_alpha(_family_p(line), p, cfg.significance, len(tested))
+        judge = _equivalence if line.expect == "equivalent" else _difference
+        line.cells = (*line.cells[:3], fmt(p, 2), judge(line, p, level, cfg))
     return len(tested)
+
+
+def _family_p(line: Line) -> float | None:
+    """The raw p of the row's declared test: TOST's for an expected equivalence, else the paired test's."""
+    return line.test.get("p_equivalence" if line.expect == "equivalent" else "p_vs_baseline")
+
+
+def _difference(line: Line, p: float, level: float, cfg: ReportConfig) -> str:
+    """The verdict of a paired test of a difference: its direction, against the paper's where it declares one,
+    kept only where a rerun would repeat it with chance REPEAT_POWER."""
+    test = line.test
+    found = verdict({**test, "p_adjusted": p}, cfg.significance, None)
+    power = statistics.power_at_observed(test, level)
+    line.power = fmt(power, 2)
+    words = dict(zip(("better", "worse"), line.words)).get(found)
+    if words is None:
+        return _tie(test) or (f"not resolved with {test.get('paired_seeds', 0)} seeds (adjusted p {fmt(p, 2)})"
+                              + _seeds_needed(statistics.seeds_for_power(test, level, REPEAT_POWER)))
+    if line.expect is not None and found != line.expect:
+        words = f"disagrees with the paper: {words.removeprefix('not shown: ')}"
+    if power is not None and power < REPEAT_POWER:
+        return (f"not resolved: {words.partition(':')[0]} at this p, but a rerun would repeat it only with chance "
+                f"{fmt(power, 2)} (below {REPEAT_POWER})"
+                + _seeds_needed(statistics.seeds_for_power(test, level, REPEAT_POWER)))
+    return words
+
+
+def _equivalence(line: Line, p: float, level: float, cfg: ReportConfig) -> str:
+    """The verdict of TOST within the row's margin: equivalent (where a rerun would repeat it), a difference outside
+    the margin (the paper's equivalence does not hold), or not resolved, with the seeds that would settle it."""
+    test = line.test
+    margin = cfg.equivalence_margin[margin_key(test)]
+    power = statistics.equivalence_power(test, margin, level)
+    line.power = fmt(power, 2)
+    low, high = test.get("diff_low"), test.get("diff_high")
+    if verdict({**test, "p_adjusted": None, "p_equivalence_adjusted": p}, cfg.significance, margin) == "equivalent":
+        if power is not None and power < REPEAT_POWER:
+            return (f"not resolved: equivalent within ±{fmt(margin)} at this p, but a rerun would repeat it only "
+                    f"with chance {fmt(power, 2)} (below {REPEAT_POWER})"
+                    + _seeds_needed(statistics.seeds_for_power(test, level, REPEAT_POWER, margin)))
+        return f"equivalent within ±{fmt(margin)}"
+    if low is not None and high is not None and (low > margin or high < -margin):
+        return f"disagrees with the paper: the difference lies outside ±{fmt(margin)}"
+    return (f"not resolved with {test.get('paired_seeds', 0)} seeds (the interval is wider than the ±{fmt(margin)} "
+            "equivalence margin)" + _seeds_needed(statistics.seeds_for_power(test, level, REPEAT_POWER, margin)))
+
+
+def _seeds_needed(seeds: int | None) -> str:
+    """How many seeds would settle a row at its observed effect and spread, in words."""
+    if seeds is None:
+        return "; at the observed effect and spread not even 1,000 seeds would"
+    return f"; about {seeds} seeds would settle it at the observed effect and spread"
 
 
 def row_alpha(p: float, adjusted: float, alpha: float, family: int) -> float:
@@ -143,18 +189,6 @@ def reference_words(e: dict) -> str:
     """Whether a cure reaches its healthy reference (e: their comparison), with the reference's test metric and the
     paired difference."""
     return f"{e['reaches']} `{e['reference']}` ({fmt(e['reference_metric'])}): {_effect(e)}"
-
-
-def _wider_than_margin(e: dict, cfg: ReportConfig) -> str:
-    """Why an unresolved comparison is not an equivalence either, where that is why: its interval is wider than
-    the equivalence margin."""
-    if e.get("verdict") in ("better", "worse", "equivalent"):
-        return ""
-    margin = cfg.equivalence_margin.get(margin_key(e) or "")
-    low, high = e.get("diff_low"), e.get("diff_high")
-    if not margin or low is None or high is None or high - low <= 2 * margin:
-        return ""
-    return f" (its interval is wider than the ±{fmt(margin)} equivalence margin)"
 
 
 def variant_rows(row: ConceptRow, summary: dict, findings: dict, cfg: ReportConfig) -> list[Line]:
@@ -267,9 +301,9 @@ def figure_requests(made: list[tuple[ConceptRow, Line]]) -> tuple[list[str], lis
     return files, requests
 
 
-def table(params: Params, reports: Path) -> tuple[list[str], list[Request]]:
-    """The Markdown table: one line per concept row of `report.concepts` (several where a cure spans conditions),
-    then a note on its confirmatory family; and the figures its lines link, for the report to draw."""
+def judged(params: Params, reports: Path) -> tuple[list[tuple[ConceptRow, Line]], int]:
+    """Every line of the table with its verdict from the confirmatory family (one per concept row of
+    `report.concepts`, several where a cure spans conditions), and the number of tests in that family."""
     made: list[tuple[ConceptRow, Line]] = []
     for row in params.report.concepts:
         summary = json.loads((reports / row.study / "summary.json").read_text())
@@ -283,27 +317,61 @@ def table(params: Params, reports: Path) -> tuple[list[str], list[Request]]:
             lines = cure_rows(row, summary, findings, params.report)
         else:
             lines = variant_rows(row, summary, findings, params.report)
+        for line in lines:
+            line.expect = row.expect
         made += [(row, line) for line in lines or [
             Line(("-", "-", "-", "-", f"not shown: `{row.shows}` was not trained in this run"))]]
-    family = confirm([line for _, line in made], params.report)
+    return made, confirm([line for _, line in made], params.report)
+
+
+OUTCOMES = ("not resolved", "not shown", "not tested", "not measured", "descriptive", "disagrees", "equivalent",
+            "shown", "better", "worse")  # a verdict's outcome: the words it starts with
+
+
+def outcome(words: str) -> str:
+    """The outcome a verdict's words state (shown, not resolved, disagrees, ...), the part a rerun should repeat."""
+    return next((o for o in OUTCOMES if words.startswith(o)), words)
+
+
+def _records(made: list[tuple[ConceptRow, Line]]) -> list[dict]:
+    return [{"concept": row.concept, "compares": line.keys[1][1] if line.keys else row.shows,
+             "endpoint": row.endpoint, "expect": row.expect, "effect": line.cells[2], "p_holm": line.cells[3],
+             "power": line.power, "verdict": line.cells[4], "outcome": outcome(line.cells[4])} for row, line in made]
+
+
+def records(params: Params, reports: Path) -> list[dict]:
+    """The table's lines as data (reports/concepts.json): what each compares, its p, power and verdict."""
+    return _records(judged(params, reports)[0])
+
+
+def table(params: Params, reports: Path) -> tuple[list[str], list[Request]]:
+    """The Markdown table, then a note on its confirmatory family; and the figures its lines link, for the report
+    to draw."""
+    made, family = judged(params, reports)
     files, requests = figure_requests(made)
     body = [f"| {row.concept} | {row.paper} | {endpoint_words(row.endpoint)}"
-            + (f" ([figure](figures/{file}))" if file else "") + " | " + " | ".join(line.rendered()) + " |"
+            + (f"; the paper: {row.expect}" if row.expect else "") + (f" ([figure](figures/{file}))" if file else "") + " | " + " | ".join(line.rendered()) + " |"
             for (row, line), file in zip(made, files)]
-    return [*HEAD, *body, "", f"Each row is judged on its endpoint alone, declared in `params.yaml` before the run; "
-            f"the {family} tests on those endpoints form one Holm family (the p column). Every other number in a row, "
-            "and every p-value in the study sections below (adjusted within each study), is exploratory. Effects are "
-            "cure minus failure (or variant minus baseline), the mean of the per-seed differences with the paired "
-            "t-interval (for divergence, two 97.5% Clopper-Pearson intervals). Power is the chance that a rerun on as "
-            "many new seeds finds the same direction at the level Holm's step gave the row, if the true effect were "
-            "the observed one (the paired t-test's power; for divergence, the exact McNemar test's); a row with an "
-            f"effect but power below {REPEAT_POWER} reads not resolved, since a rerun could well reverse it. Where "
-            "the study declares one (`references:` in its report section), a cure is also compared with a healthy "
-            "net of the same shape on the test metric: it \"reaches\" it when the paired interval lies above minus "
-            "the equivalence margin, \"falls short\" when it lies below, else unclear. Each row's figure draws "
-            "its endpoint over the epochs for the variants it compares (the setting chosen on every seed, mean over "
-            "seeds with a ±1 SD band) and, beside it, the mechanism the failure shows: dead or saturated units per "
-            "epoch, gradients per layer at initialization, or the training loss against optimizer steps."], requests
+    return [*HEAD, *body, "", f"Each row is judged on its endpoint alone, declared in `params.yaml` before the run "
+            "with what the paper claims of it (`expect`: the cure or variant does better or worse, or is equivalent "
+            f"within the margin); the {family} tests on those endpoints form one Holm family (the p column): the paired "
+            "test of a difference, or TOST where the paper claims an equivalence. A significant effect against the "
+            "paper's claim, or a difference whose whole interval lies outside the margin of a claimed equivalence, "
+            "reads \"disagrees with the paper\". Every other number in a row, and every p-value in the study sections "
+            "below (adjusted within each study), is exploratory. Effects are cure minus failure (or variant minus "
+            "baseline), the mean of the per-seed differences with the paired t-interval (for divergence, two 97.5% "
+            "Clopper-Pearson intervals). Power is the chance that a rerun on as many new seeds repeats the verdict at "
+            "the level Holm's step gave the row, if the true mean and spread were the observed ones (the paired "
+            "t-test's power in the observed direction; for divergence, the exact McNemar test's; for an equivalence, "
+            f"TOST's, in the normal approximation); a verdict with power below {REPEAT_POWER} reads not resolved, since "
+            "a rerun could well reverse it, and an unresolved row says how many seeds would reach that power at its "
+            "observed effect and spread. Where the study declares one (`references:` in its report section), a cure "
+            "is also compared with a healthy net of the same shape on the test metric: it \"reaches\" it when the "
+            "paired interval lies above minus the equivalence margin, \"falls short\" when it lies below, else "
+            "unclear. Each row's figure draws its endpoint over the epochs for the variants it compares (the setting "
+            "chosen on every seed, mean over seeds with a ±1 SD band) and, beside it, the mechanism the failure shows: "
+            "dead or saturated units per epoch, gradients per layer at initialization, or the training loss against "
+            "optimizer steps.", *robustness.note(reports, {robustness.line_key(r): r["outcome"] for r in _records(made)})], requests
 
 
 def endpoint_words(endpoint: str) -> str:
