@@ -245,7 +245,7 @@ def test_diverged_runs_never_reach_the_final_diagnostics():
 
 
 def test_a_choice_at_the_end_of_its_grid_is_flagged_unless_the_response_is_flat_there():
-    from stages.analysis.study_summary import grid_edges
+    from stages.analysis.entries import grid_edges
 
     def points(*scores):
         return [{"setting": {"learning_rate": rate}, "diverged_runs": 0, "score": score}
@@ -258,7 +258,7 @@ def test_a_choice_at_the_end_of_its_grid_is_flagged_unless_the_response_is_flat_
 
 
 def test_the_good_learning_rate_range_says_when_it_reaches_an_end_of_its_grid():
-    from stages.analysis.study_summary import learning_rate_findings
+    from stages.analysis.entries import learning_rate_findings
 
     def metrics(*scores, diverged=()):
         rates = (0.001, 0.01, 0.1, 1.0)
@@ -282,7 +282,7 @@ def test_the_good_learning_rate_range_says_when_it_reaches_an_end_of_its_grid():
 def test_a_coarser_grid_moves_the_good_range_within_bounds_that_hold_the_finer_grids():
     """The same loss curve over learning rates (good from 0.003 to 0.03: one decade), seen on a fine and on a coarse
     grid: the lower bound drops with the coarse grid, but both grids' bounds contain the true width."""
-    from stages.analysis.study_summary import learning_rate_findings
+    from stages.analysis.entries import learning_rate_findings
 
     def findings(rates):
         points = [{"setting": {"learning_rate": r}, "score": 0.9 if 0.003 <= r <= 0.03 else 0.5, "diverged_runs": 0}

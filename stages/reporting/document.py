@@ -5,7 +5,7 @@ import json
 import shutil
 from pathlib import Path
 
-from stages.analysis import selection, study_summary
+from stages.analysis import curves, selection, trained
 from stages.analysis.evaluation import load_study
 from stages.common import atomic
 from stages.config import Params, StudyConfig, study_report
@@ -93,10 +93,10 @@ def study_figures(study: str, condition: str, variants: dict[str, dict], folder:
         drawn.append((f"{tag}_grad_norm.png", "grad_norm"))
     if study in ("optimizers", "gradient_noise"):
         names = list(variants)
-        figures.progress_against(study_summary.step_curves(variants)[1], 2, folder / f"{tag}_by_step.png", "training steps", names)
+        figures.progress_against(curves.step_curves(variants)[1], 2, folder / f"{tag}_by_step.png", "training steps", names)
         drawn.append((f"{tag}_by_step.png", "by_step"))  # by wall-clock time: the `timing` stage (not in git)
     if study == "gradient_noise":
-        series = {"noise variance": sorted((v["metrics"]["noise_batch"], (study_summary.init_noise_ratio(v) or 0) ** 2)
+        series = {"noise variance": sorted((v["metrics"]["noise_batch"], (trained.init_noise_ratio(v) or 0) ** 2)
                                            for v in variants.values())}
         figures.xy_lines(series, folder / f"{tag}_noise.png", "batch size of the measured gradients",
                          "relative noise variance", logx=True, logy=True)
