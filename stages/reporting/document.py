@@ -9,8 +9,9 @@ from stages.analysis import curves, selection, trained
 from stages.analysis.evaluation import load_study
 from stages.common import atomic
 from stages.config import Params, StudyConfig, study_report
-from stages.reporting import concept_figures, concepts, figures, verdicts
-from stages.reporting.verdicts import fmt, interval
+from stages.reporting import concept_figures, concepts, figures, foundations, verdicts
+from stages.reporting.formatting import fmt, interval
+from stages.reporting.wording import label
 
 HOW_TO_READ = {
     "val_loss": "Lines are means over seeds, bands ±1 standard deviation; lower is better.",
@@ -58,7 +59,7 @@ def table(entries: dict[str, dict], baseline: str) -> list[str]:
             compared = "baseline | - | - | -"
         else:
             compared = (f"{fmt(e['diff_vs_baseline'])} {interval(e['diff_low'], e['diff_high'])} | "
-                        f"{fmt(e['p_vs_baseline'], 2)} | {fmt(e['p_adjusted'], 2)} | {e['verdict']}")
+                        f"{fmt(e['p_vs_baseline'], 2)} | {fmt(e['p_adjusted'], 2)} | {label(e)}")
         loss = (f"{fmt(e['train_loss_auc'])} {interval(e['train_loss_auc_low'], e['train_loss_auc_high'])} | "
                 f"{fmt(e['train_loss_epoch_1'])} | " if on_loss else "")
         rows.append(f"| {name} | {setting} | {fmt(e['val_metric'])} | {fmt(e['test_metric'])} "
@@ -191,7 +192,7 @@ def foundations_section(params: Params, reports: Path, folder: Path) -> list[str
             ("reliability.png", "Accuracy against confidence of the softmax outputs on the test split; bars on "
                                 "the diagonal mean calibrated probabilities, below it overconfident ones.")):
         lines += [f"![{file}](figures/foundations_{file})", "", f"*How to read:* {caption}", ""]
-    lines += ["**Verdicts**", ""] + [f"- {v}" for v in verdicts.foundations(summary, params.report)] + [""]
+    lines += ["**Verdicts**", ""] + [f"- {v}" for v in foundations.foundations(summary, params.report)] + [""]
     return lines
 
 
