@@ -207,6 +207,25 @@ def test_verdicts_find_their_variants_through_roles_not_names():
            "test" in ranges  # an average over a range that may be wider may be larger too
 
 
+def test_verdict_topics_follow_roles_settings_and_metric_not_study_names():
+    """A study's own verdicts are the topics its report roles, its params' sweeps and its metric call for: the same
+    under another name, and none for a study that calls for none."""
+    from stages.catalog.datasets import DATASETS
+    from stages.catalog.tasks import TASKS
+
+    def topics(spec, plan) -> list[str]:
+        return verdicts.topics({"x": entry(metric=TASKS.get(DATASETS.get(spec.dataset).task).metric)}, spec, plan)
+
+    found = {name: topics(*study(name)) for name in PARAMS.studies}
+    assert {name: names for name, names in found.items() if names} == {
+        "optimizers": ["optimizer_speed"], "gradient_noise": ["batch_noise"], "activations": ["failure_flags"],
+        "initializers": ["init_scaling"], "regression_losses": ["robust_losses"], "regularization": ["penalties"],
+        "capacity": ["capacity"]}
+    spec, plan = study("init_at_depth")  # Glorot and He, but no clipped cure: not the initializers' verdicts
+    assert topics(spec, plan) == []
+    assert topics(spec, plan.model_copy(update={"roles": {**plan.roles, "clipped": ["he_normal"]}})) == ["init_scaling"]
+
+
 def test_a_regularizer_gap_is_worded_within_what_a_share_can_be():
     """A share of the gap closed runs from 0 to 100%: on noisy labels a regularized net's gap reverses (validation
     above training accuracy), and that is said so, not printed as 260% closed."""

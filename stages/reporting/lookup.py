@@ -1,5 +1,5 @@
-"""Finding things in a study's summary without naming them: its conditions, its variants, the variants a role
-names, the best variant."""
+"""Finding things in a study without naming it: its summary by condition or variant, the variants a role names, the
+best variant, and the settings its params vary."""
 from __future__ import annotations
 
 import math
@@ -42,3 +42,9 @@ def score(entry: dict, key: str = "val_metric") -> float:
     value = entry.get(key)
     return -math.inf if value is None else by_metric(entry["metric"]).score(value)
 
+
+def varies(spec: StudyConfig, *keys: str, axis: str = "variants") -> bool:
+    """Whether the study's variants (or conditions) give any of these settings more than one value in params.yaml,
+    the study's `set:` standing in where one gives none."""
+    overrides = getattr(spec, axis).values()
+    return any(len({repr(o.get(key, spec.set.get(key))) for o in overrides}) > 1 for key in keys)

@@ -1,30 +1,65 @@
-"""A study's verdicts: its own (per study, behind a registry), its cures, and each variant against the baseline.
+"""A study's verdicts: the topics its params and results call for, its cures, and each variant against the baseline.
 Sentences are computed from the study's summary with thresholds from params (no typed numbers)."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from stages.common.registry import Registry
 from stages.config import ReportConfig, StudyConfig, StudyReport
 from stages.reporting import failures, generalization, speed
 from stages.reporting.formatting import fmt, interval
-from stages.reporting.lookup import Summary, score, split
+from stages.reporting.lookup import Summary, score, split, varies
 from stages.reporting.speed import good_ranges  # noqa: F401  (concepts.py imports it from here)
 from stages.reporting.wording import measured, said
 
 Prose = Callable[[Summary, ReportConfig, dict, StudyConfig, StudyReport], list[str]]
 
-VERDICTS: Registry[Prose] = Registry("study", {
-    "optimizers": speed.optimizer_speed, "gradient_noise": speed.batch_noise, "activations": failures.failure_flags,
-    "initializers": failures.init_scaling, "regression_losses": generalization.robust_losses,
-    "regularization": generalization.penalties, "capacity": generalization.capacity,
+
+@dataclass(frozen=True)
+class Topic:
+    """Verdict lines on one subject, and what in a study (never its name) calls for them."""
+
+    write: Prose
+    applies: Callable[[Summary, StudyConfig, StudyReport], bool]  # (summary, spec, plan) -> whether to write them
+
+
+def declares(*roles: str) -> Callable[[Summary, StudyConfig, StudyReport], bool]:
+    """A study whose report section (report.studies.<study>.roles) gives every one of these roles."""
+    return lambda summary, spec, plan: all(role in plan.roles for role in roles)
+
+
+def sweeps(*settings: str) -> Callable[[Summary, StudyConfig, StudyReport], bool]:
+    """A study whose variants differ in one of these settings in params.yaml."""
+    return lambda summary, spec, plan: varies(spec, *settings)
+
+
+def measures(metric: str) -> Callable[[Summary, StudyConfig, StudyReport], bool]:
+    """A study whose summary is in this metric."""
+    return lambda summary, spec, plan: any(e.get("metric") == metric for e in summary.values())
+
+
+# In the order a study's verdicts list them, each before the cures and the comparisons with the baseline.
+TOPICS: Registry[Topic] = Registry("topic", {
+    "optimizer_speed": Topic(speed.optimizer_speed, declares("claimed_fastest", "adaptive")),
+    "batch_noise": Topic(speed.batch_noise, sweeps("batch_size")),
+    "failure_flags": Topic(failures.failure_flags, declares("saturating")),
+    "init_scaling": Topic(failures.init_scaling, declares("glorot", "he", "clipped")),  # with the failure flags
+    "robust_losses": Topic(generalization.robust_losses, measures("mae")),
+    "penalties": Topic(generalization.penalties, declares("l1_penalty", "l2_penalty")),
+    "capacity": Topic(generalization.capacity, declares("largest")),
 })
 
 
-def verdicts(study: str, summary: Summary, cfg: ReportConfig, findings: dict, spec: StudyConfig,
-             plan: StudyReport) -> list[str]:
-    """The study's own verdicts (where it has any), its cures, and the general ones."""
-    own = VERDICTS.get(study)(summary, cfg, findings, spec, plan) if study in VERDICTS else []
+def topics(summary: Summary, spec: StudyConfig, plan: StudyReport) -> list[str]:
+    """The names of the topics a study calls for, in TOPICS order."""
+    return [name for name in TOPICS.names if TOPICS.get(name).applies(summary, spec, plan)]
+
+
+def verdicts(summary: Summary, cfg: ReportConfig, findings: dict, spec: StudyConfig, plan: StudyReport) -> list[str]:
+    """The topics the study calls for, its cures, and the general verdicts."""
+    own = [line for name in topics(summary, spec, plan) for line in TOPICS.get(name).write(summary, cfg, findings,
+                                                                                            spec, plan)]
     return own + cures(findings.get("cures", {}), cfg) + general(summary, cfg, plan.baseline)
 
 
