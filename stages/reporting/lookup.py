@@ -43,8 +43,7 @@ def score(entry: dict, key: str = "val_metric") -> float:
     return -math.inf if value is None else by_metric(entry["metric"]).score(value)
 
 
-def varies(spec: StudyConfig, *keys: str, axis: str = "variants") -> bool:
-    """Whether the study's variants (or conditions) give any of these settings more than one value in params.yaml,
-    the study's `set:` standing in where one gives none."""
-    overrides = getattr(spec, axis).values()
-    return any(len({repr(o.get(key, spec.set.get(key))) for o in overrides}) > 1 for key in keys)
+def varies(spec: StudyConfig, *keys: str) -> bool:
+    """Whether the study's variants give any of these settings more than one value in params.yaml, the study's `set:`
+    standing in for a variant that gives none."""
+    return any(len({repr(v.get(key, spec.set.get(key))) for v in spec.variants.values()}) > 1 for key in keys)
