@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from stages.analysis import study_summary
+from stages.analysis import curves
 from stages.analysis.evaluation import load_trained
 from stages.common import atomic
 from stages.common.errors import stage_entry
@@ -37,7 +37,7 @@ def timing_views(reports: Path, out: Path) -> int:
             for condition, trained in runs.items():
                 timings = {name: json.loads((reports / study / "timing" / name / condition / "timing.json").read_text())
                            for name in trained}
-                header, rows = study_summary.time_curves(trained, timings)
+                header, rows = curves.time_curves(trained, timings)
                 write_tsv(folder / study / condition / "by_time.tsv", header, rows)
                 tag = f"{study}_{condition}" if condition else study
                 figures.progress_against(rows, 2, folder / "figures" / f"{tag}_by_time.png",

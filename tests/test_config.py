@@ -281,7 +281,7 @@ def test_a_concept_row_names_a_condition_of_its_study():
 
 def test_the_signs_a_cure_row_may_declare_are_the_signs_its_study_compares_cures_on():
     """The schema names the endpoints apart from the analysis that computes them (config does not import it)."""
-    from stages.analysis.study_summary import SIGNS
+    from stages.analysis.cures import SIGNS
     from stages.config.schema import ENDPOINTS
 
     assert set(ENDPOINTS) - {"test_metric", "train_loss_auc", "finding"} == set(SIGNS)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from stages.analysis import study_summary
+from stages.analysis import curves, entries, study_summary
+from stages.analysis.cures import compare_cures, compare_references, cure_pairs, reaches
 from stages.catalog.layers import INITIALIZERS
 from stages.ingest.arrays import load_arrays, noisy_labels
 from tests.configs import report_config, train_config
@@ -87,7 +88,7 @@ def _run(seed: int, tops: list[float], constant: tuple[int, int] = (0, 0), metri
 def test_failure_evidence_finds_the_top_layer_peak_and_its_recovery():
     runs = [_run(0, [0.0, 1.0, 0.9, 0.2, 0.1], (1, 1)), _run(1, [0.0, 0.5, 1.0, 0.8, 0.25]),
             _run(2, [0.0, 1.0, 1.0, 1.0, 1.0])]
-    found = study_summary.failure_evidence(runs, report_config(saturated_fraction=0.3))
+    found = entries.failure_evidence(runs, report_config(saturated_fraction=0.3))
     assert found["born_dead_runs"] == 1 and found["collapsed_runs"] == 1
     assert found["top_saturation_peak"] == 1.0
     assert found["top_saturation_peak_epoch"] == 1  # epochs 1, 2, 1
@@ -95,10 +96,10 @@ def test_failure_evidence_finds_the_top_layer_peak_and_its_recovery():
 
 
 def test_cure_pairs_expand_plain_names_over_conditions():
-    assert study_summary.cure_pairs({"leaky_relu": "relu"}, ["d10", "d20"]) == [("leaky_relu/d10", "relu/d10"),
+    assert cure_pairs({"leaky_relu": "relu"}, ["d10", "d20"]) == [("leaky_relu/d10", "relu/d10"),
                                                                                ("leaky_relu/d20", "relu/d20")]
-    assert study_summary.cure_pairs({"tanh/deep": "sigmoid/deep"}, ["deep", "shallow"]) == [("tanh/deep", "sigmoid/deep")]
-    assert study_summary.cure_pairs({"he": "glorot"}, [""]) == [("he", "glorot")]
+    assert cure_pairs({"tanh/deep": "sigmoid/deep"}, ["deep", "shallow"]) == [("tanh/deep", "sigmoid/deep")]
+    assert cure_pairs({"he": "glorot"}, [""]) == [("he", "glorot")]
 
 
 def test_cures_are_compared_by_seed_and_join_the_holm_family():
@@ -108,7 +109,7 @@ def test_cures_are_compared_by_seed_and_join_the_holm_family():
                          for s, m in enumerate(metrics)]}
 
     loaded = {"deep": {"sigmoid": variant([0.5, 0.6, 0.55, 0.5, 0.58]), "tanh": variant([0.9, 0.92, 0.91, 0.9, 0.93])}}
-    cures = study_summary.compare_cures(loaded, {"tanh/deep": "sigmoid/deep", "relu/deep": "sigmoid/deep"},
+    cures = compare_cures(loaded, {"tanh/deep": "sigmoid/deep", "relu/deep": "sigmoid/deep"},
                                         report_config())
     assert list(cures) == ["tanh/deep vs sigmoid/deep"]  # relu was not trained: no comparison
     e = cures["tanh/deep vs sigmoid/deep"]
@@ -132,7 +133,7 @@ def _trained(test: float, train: float) -> dict:
 
 def test_a_cure_of_divergence_is_judged_on_the_runs_that_diverged():
     loaded = {"": {"large": _finals([DIVERGED] * 12), "clipped": _finals([_trained(0.3, 0.31)] * 12)}}
-    cures = study_summary.compare_cures(loaded, {"clipped": "large"}, report_config())
+    cures = compare_cures(loaded, {"clipped": "large"}, report_config())
     assert cures["clipped vs large"]["paired_seeds"] == 0  # the test metric has no pairs: every failure diverged
     e = cures["clipped vs large on divergence"]
     assert e["paired_seeds"] == 12 and e["diff_vs_baseline"] == -1.0
@@ -143,9 +144,9 @@ def test_a_cure_of_divergence_is_judged_on_the_runs_that_diverged():
 def test_divergence_decides_only_where_every_failure_run_diverged_and_a_useless_cure_is_not_resolved():
     some = {"": {"large": _finals([DIVERGED] + [_trained(0.5, 0.5)] * 11),
                  "clipped": _finals([_trained(0.6 + 0.01 * s, 0.6) for s in range(12)])}}
-    assert "clipped vs large on divergence" not in study_summary.compare_cures(some, {"clipped": "large"}, report_config())
+    assert "clipped vs large on divergence" not in compare_cures(some, {"clipped": "large"}, report_config())
     useless = {"": {"large": _finals([DIVERGED] * 12), "clipped": _finals([DIVERGED] * 12)}}
-    cures = study_summary.compare_cures(useless, {"clipped": "large"}, report_config())
+    cures = compare_cures(useless, {"clipped": "large"}, report_config())
     study_summary.adjust({}, report_config(), cures)
     e = cures["clipped vs large on divergence"]
     assert e["diff_vs_baseline"] == 0.0 and e["p_vs_baseline"] == 1.0 and e["verdict"] == "not resolved"
@@ -155,13 +156,13 @@ def test_a_cure_of_overfitting_is_judged_on_overfitting_floored_at_zero():
     cfg = report_config(overfit_gap=0.05)
     large = _finals([_trained(0.8, t) for t in (1.0, 0.99, 1.0, 0.98, 1.0)])  # 0.18-0.2 beyond test
     loaded = {"": {"large": large, "medium": _finals([_trained(0.81, t) for t in (0.82, 0.83, 0.6, 0.82, 0.84)])}}
-    cures = study_summary.compare_cures(loaded, {"medium": "large"}, cfg)
+    cures = compare_cures(loaded, {"medium": "large"}, cfg)
     e = cures["medium vs large on overfitting"]
     # medium's third seed fits its training set worse than the test set: it counts as 0, not as a bonus
     assert e["diff_vs_baseline"] == pytest.approx(((0.01 + 0.02 + 0 + 0.01 + 0.03) - (0.2 + 0.19 + 0.2 + 0.18 + 0.2)) / 5)
     assert e["metric"] == "accuracy" and "medium vs large on divergence" not in cures
     loaded[""]["large"] = _finals([_trained(0.8, t) for t in (1.0, 0.99, 0.82, 0.98, 1.0)])  # one seed does not overfit
-    assert "medium vs large on overfitting" not in study_summary.compare_cures(loaded, {"medium": "large"}, cfg)
+    assert "medium vs large on overfitting" not in compare_cures(loaded, {"medium": "large"}, cfg)
 
 
 def test_the_concept_row_of_a_cure_is_decided_on_its_declared_endpoint():
@@ -170,7 +171,7 @@ def test_the_concept_row_of_a_cure_is_decided_on_its_declared_endpoint():
 
     cfg = report_config()
     loaded = {"": {"large": _finals([DIVERGED] * 12), "clipped": _finals([_trained(0.3, 0.31)] * 12)}}
-    cures = study_summary.compare_cures(loaded, {"clipped": "large"}, cfg)
+    cures = compare_cures(loaded, {"clipped": "large"}, cfg)
     study_summary.adjust({}, cfg, cures)
     entry = {"runs": 12, "metric": "accuracy", "test_metric": 0.3, "train_metric": 0.31, "val_metric": 0.3}
     summary = {"large": {**entry, "diverged_runs": 12, "test_metric": None}, "clipped": {**entry, "diverged_runs": 0}}
@@ -219,7 +220,7 @@ def test_noise_slope_matches_the_finite_population_prediction_for_noise_that_fol
         runs = [{"seed": s, "setting": {}, "history": [{"noise_ratio": float(ratio)}], "final": {}} for s in range(3)]
         return {"metrics": {"best_setting": {}, "noise_batch": batch, "noise_population": population}, "runs": runs}
 
-    found = study_summary.noise_slope({f"b{b}": variant(b) for b in (1, 8, 32, 128, 512)})
+    found = curves.noise_slope({f"b{b}": variant(b) for b in (1, 8, 32, 128, 512)})
     assert found["slope"] == pytest.approx(found["predicted"], abs=2e-3)
     assert found["predicted"] < -1  # the finite-population factor bends the curve below -1 near B = N / 2
     assert found["seeds"] == 3 and found["batches"] == [1, 8, 32, 128, 512]
@@ -232,20 +233,20 @@ def test_a_cure_that_stops_the_failure_but_learns_little_falls_short_of_its_heal
                           "glorot_uniform": _finals([_trained(0.95 + 0.002 * s, 0.96) for s in range(5)]),
                           "he_normal": _finals([_trained(0.951 + 0.002 * s, 0.96) for s in range(5)])}
               for condition in ("tanh", "relu")}
-    found = study_summary.compare_references(loaded, {"normal_large_clipped": "glorot_uniform"}, report_config())
+    found = compare_references(loaded, {"normal_large_clipped": "glorot_uniform"}, report_config())
     assert list(found) == ["normal_large_clipped/tanh vs glorot_uniform/tanh",
                            "normal_large_clipped/relu vs glorot_uniform/relu"]
     e = found["normal_large_clipped/tanh vs glorot_uniform/tanh"]
     assert e["reaches"] == "falls short" and e["diff_vs_baseline"] == pytest.approx(0.32 - 0.954)
     assert e["reference_metric"] == pytest.approx(0.954)
-    near = study_summary.compare_references(loaded, {"he_normal": "glorot_uniform"}, report_config())
+    near = compare_references(loaded, {"he_normal": "glorot_uniform"}, report_config())
     assert {e["reaches"] for e in near.values()} == {"reaches"}  # 0.001 better in every seed: within the margin
 
 
 def test_reaching_a_reference_reads_the_interval_against_the_margin_in_the_metrics_direction():
     interval = lambda low, high, metric="accuracy": {"diff_low": low, "diff_high": high, "metric": metric}  # noqa: E731
-    assert study_summary.reaches(interval(-0.004, 0.002), 0.01) == "reaches"
-    assert study_summary.reaches(interval(-0.05, -0.02), 0.01) == "falls short"
-    assert study_summary.reaches(interval(-0.05, 0.02), 0.01) == "unclear"
-    assert study_summary.reaches(interval(0.02, 0.05, "mae"), 0.01) == "falls short"  # a larger error is worse
-    assert study_summary.reaches(interval(-0.3, 0.001, "mae"), 0.01) == "reaches"
+    assert reaches(interval(-0.004, 0.002), 0.01) == "reaches"
+    assert reaches(interval(-0.05, -0.02), 0.01) == "falls short"
+    assert reaches(interval(-0.05, 0.02), 0.01) == "unclear"
+    assert reaches(interval(0.02, 0.05, "mae"), 0.01) == "falls short"  # a larger error is worse
+    assert reaches(interval(-0.3, 0.001, "mae"), 0.01) == "reaches"

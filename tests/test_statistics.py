@@ -9,7 +9,7 @@ import pytest
 from scipy import stats
 
 from stages.analysis import replicates, statistics
-from stages.reporting import verdicts
+from stages.reporting import failures, generalization, speed, verdicts
 from tests.configs import PARAMS, report_config
 
 
@@ -146,13 +146,13 @@ def test_vanishing_and_dead_units_are_flagged_by_threshold():
     cfg = report_config(vanishing_ratio=0.01, dead_fraction=0.3)
     summary = {"sigmoid/deep": entry(grad_norm_first_over_last_init=1e-5, val_metric=0.1),
                "relu/deep": entry(grad_norm_first_over_last_init=0.5, dead_fraction=0.6)}
-    text = "\n".join(verdicts.deep_nets(summary, cfg, {}, PARAMS.studies["activations"],
-                                            PARAMS.report.studies["activations"]))
+    text = "\n".join(failures.failure_flags(summary, cfg, {}, PARAMS.studies["activations"],
+                                             PARAMS.report.studies["activations"]))
     assert "Vanishing gradients at initialization (first/last hidden layer gradient norm below 0.01): sigmoid/deep" in text
     assert "Dead ReLU units (share above 0.3, symmetric layers left out): relu/deep (0.6)" in text
     symmetric = {"zeros/relu": entry(symmetric_layers_init=10, dead_fraction_init=None)}
-    zeros = "\n".join(verdicts.deep_nets(symmetric, cfg, {}, PARAMS.studies["activations"],
-                                            PARAMS.report.studies["activations"]))
+    zeros = "\n".join(failures.failure_flags(symmetric, cfg, {}, PARAMS.studies["activations"],
+                                              PARAMS.report.studies["activations"]))
     assert "Symmetric layers at initialization (every unit identical, so none can specialize: not the same as " \
            "dead): zeros/relu (10 layers)" in zeros and "Dead ReLU units (share above 0.3, symmetric layers " \
            "left out): none" in zeros
@@ -164,16 +164,16 @@ def test_optimizer_verdict_tests_kingma_and_ba_on_the_training_loss_only():
     on_loss = dict(compared_on="train_loss_auc", train_loss_epoch_1=0.5, train_loss_auc_low=0.0, train_loss_auc_high=1.0)
     faster = entry(train_loss_auc=0.05, verdict="better", diff_vs_baseline=-0.05, diff_low=-0.07, diff_high=-0.03,
                    p_adjusted=0.01, **on_loss)
-    lines = verdicts.optimizers({"adam": faster, "minibatch_sgd": entry(train_loss_auc=0.1, verdict=None, **on_loss)},
-                                cfg, {}, *study("optimizers"))
+    lines = speed.optimizer_speed({"adam": faster, "minibatch_sgd": entry(train_loss_auc=0.1, verdict=None, **on_loss)},
+                                  cfg, {}, *study("optimizers"))
     assert "lowest mean **adam**" in lines[0] and "Faster than minibatch_sgd after Holm's correction: adam." in lines[0]
     assert "claim that adam lowers the training cost fastest: supported against the baseline" in lines[0]
-    unresolved = verdicts.optimizers({"adam": entry(train_loss_auc=0.05, **on_loss),
-                                      "minibatch_sgd": entry(train_loss_auc=0.1, verdict=None, **on_loss)},
-                                     cfg, {}, *study("optimizers"))
+    unresolved = speed.optimizer_speed({"adam": entry(train_loss_auc=0.05, **on_loss),
+                                        "minibatch_sgd": entry(train_loss_auc=0.1, verdict=None, **on_loss)},
+                                       cfg, {}, *study("optimizers"))
     assert "No optimizer is resolved faster" in unresolved[0] and "not resolved against the baseline" in unresolved[0]
-    on_accuracy = verdicts.optimizers({"adam": entry(), "minibatch_sgd": entry(verdict=None)}, cfg, {},
-                                      *study("optimizers"))
+    on_accuracy = speed.optimizer_speed({"adam": entry(), "minibatch_sgd": entry(verdict=None)}, cfg, {},
+                                        *study("optimizers"))
     assert not any("Kingma" in line for line in on_accuracy)  # chosen on validation accuracy: no test of the claim
 
 
@@ -198,7 +198,7 @@ def test_verdicts_find_their_variants_through_roles_not_names():
     summary = {"adam_v2": entry(train_loss_auc=0.01, lr_good_range_decades=1.0, lr_good_range_at_edge=True, **on_loss),
                "sgd_plain": entry(train_loss_auc=0.2, lr_good_range_decades=0.5, lr_good_range_max_decades=1.0,
                                   lr_good_range_at_edge=False, **on_loss)}
-    lines = verdicts.optimizers(summary, report_config(), {}, PARAMS.studies["optimizers"], plan)
+    lines = speed.optimizer_speed(summary, report_config(), {}, PARAMS.studies["optimizers"], plan)
     assert "**adam_v2**" in lines[0] and "claim that adam_v2 lowers the training cost fastest" in lines[0]
     ranges = next(line for line in lines if line.startswith("Range of learning rates"))
     assert "adam_v2 ≥1, sgd_plain 0.5-1 (from the outermost good rates to the first rates outside; ≥: the range " \
@@ -207,12 +207,31 @@ def test_verdicts_find_their_variants_through_roles_not_names():
            "test" in ranges  # an average over a range that may be wider may be larger too
 
 
+def test_verdict_topics_follow_roles_settings_and_metric_not_study_names():
+    """A study's own verdicts are the topics its report roles, its params' sweeps and its metric call for: the same
+    under another name, and none for a study that calls for none."""
+    from stages.catalog.datasets import DATASETS
+    from stages.catalog.tasks import TASKS
+
+    def topics(spec, plan) -> list[str]:
+        return verdicts.topics({"x": entry(metric=TASKS.get(DATASETS.get(spec.dataset).task).metric)}, spec, plan)
+
+    found = {name: topics(*study(name)) for name in PARAMS.studies}
+    assert {name: names for name, names in found.items() if names} == {
+        "optimizers": ["optimizer_speed"], "gradient_noise": ["batch_noise"], "activations": ["failure_flags"],
+        "initializers": ["init_scaling"], "regression_losses": ["robust_losses"], "regularization": ["penalties"],
+        "capacity": ["capacity"]}
+    spec, plan = study("init_at_depth")  # Glorot and He, but no clipped cure: not the initializers' verdicts
+    assert topics(spec, plan) == []
+    assert topics(spec, plan.model_copy(update={"roles": {**plan.roles, "clipped": ["he_normal"]}})) == ["init_scaling"]
+
+
 def test_a_regularizer_gap_is_worded_within_what_a_share_can_be():
     """A share of the gap closed runs from 0 to 100%: on noisy labels a regularized net's gap reverses (validation
     above training accuracy), and that is said so, not printed as 260% closed."""
     summary = {"none/noisy": entry(generalization_gap=0.16), "dropout/noisy": entry(generalization_gap=-0.26),
                "l2/noisy": entry(generalization_gap=0.04), "l1/noisy": entry(generalization_gap=0.2)}
-    text = "\n".join(verdicts.regularization(summary, report_config(), {}, *study("regularization")))
+    text = "\n".join(generalization.penalties(summary, report_config(), {}, *study("regularization")))
     assert "dropout -0.26 (reversed)" in text and "(reversed: validation accuracy above training accuracy" in text
     assert "l2 0.04 (75% of the gap closed)" in text and "l1 0.2 (wider than without)" in text
     assert not re.search(r"\d{3,}(\.\d+)?%|e\+", text), text
@@ -220,13 +239,13 @@ def test_a_regularizer_gap_is_worded_within_what_a_share_can_be():
 
 def test_a_role_whose_variant_was_not_trained_is_reported_not_dropped():
     summary = {"minibatch_sgd": entry(train_loss=0.2), "sgd": entry(train_loss=0.1)}  # no adam, no adaptive method
-    text = "\n".join(verdicts.optimizers(summary, report_config(), {}, *study("optimizers")))
+    text = "\n".join(speed.optimizer_speed(summary, report_config(), {}, *study("optimizers")))
     assert "No verdict on the `claimed_fastest` role: adam was not trained in this run." in text
     assert "No verdict on the `adaptive` role: adagrad, rmsprop, adam were not trained in this run." in text
-    lines = verdicts.initializers({"normal_large_clipped/relu": entry()}, report_config(), {}, *study("initializers"))
+    lines = failures.init_scaling({"normal_large_clipped/relu": entry()}, report_config(), {}, *study("initializers"))
     assert "relu: no verdict on the cure normal_large_clipped for normal_large: normal_large was not trained" \
         in "\n".join(lines)
-    lines = verdicts.initializers({"normal_large/relu": entry()}, report_config(), {}, *study("initializers"))
+    lines = failures.init_scaling({"normal_large/relu": entry()}, report_config(), {}, *study("initializers"))
     assert "relu: no verdict on the cure normal_large_clipped for normal_large: normal_large_clipped was not " \
            "trained" in "\n".join(lines)  # an experiment that left the clipped variant out
 
@@ -245,7 +264,7 @@ def test_diverged_runs_never_reach_the_final_diagnostics():
 
 
 def test_a_choice_at_the_end_of_its_grid_is_flagged_unless_the_response_is_flat_there():
-    from stages.analysis.study_summary import grid_edges
+    from stages.analysis.entries import grid_edges
 
     def points(*scores):
         return [{"setting": {"learning_rate": rate}, "diverged_runs": 0, "score": score}
@@ -258,7 +277,7 @@ def test_a_choice_at_the_end_of_its_grid_is_flagged_unless_the_response_is_flat_
 
 
 def test_the_good_learning_rate_range_says_when_it_reaches_an_end_of_its_grid():
-    from stages.analysis.study_summary import learning_rate_findings
+    from stages.analysis.entries import learning_rate_findings
 
     def metrics(*scores, diverged=()):
         rates = (0.001, 0.01, 0.1, 1.0)
@@ -282,7 +301,7 @@ def test_the_good_learning_rate_range_says_when_it_reaches_an_end_of_its_grid():
 def test_a_coarser_grid_moves_the_good_range_within_bounds_that_hold_the_finer_grids():
     """The same loss curve over learning rates (good from 0.003 to 0.03: one decade), seen on a fine and on a coarse
     grid: the lower bound drops with the coarse grid, but both grids' bounds contain the true width."""
-    from stages.analysis.study_summary import learning_rate_findings
+    from stages.analysis.entries import learning_rate_findings
 
     def findings(rates):
         points = [{"setting": {"learning_rate": r}, "score": 0.9 if 0.003 <= r <= 0.03 else 0.5, "diverged_runs": 0}

@@ -5,6 +5,10 @@ import json
 from pathlib import Path
 
 from stages.analysis import study_summary
+from stages.analysis.cures import compare_cures, compare_references
+from stages.analysis.curves import long_curves, noise_slope, step_curves
+from stages.analysis.entries import summarize_study
+from stages.analysis.trained import load_variant
 from stages.common import atomic
 from stages.common.errors import DataError
 from stages.analysis.tables import write_tsv
@@ -25,7 +29,7 @@ def load_trained(study: str, runs: Path, variants: list[str], conditions: list[s
             folder = runs / variant / condition
             if not (folder / "metrics.json").is_file():
                 raise DataError(f"{folder}: no trained variant here; run `dvc repro train_{study}@{variant}`")
-            loaded[condition][variant] = study_summary.load_variant(folder)
+            loaded[condition][variant] = load_variant(folder)
     return loaded
 
 
@@ -46,17 +50,17 @@ def evaluate(params: Params, study: str, runs: Path, out: Path) -> dict:
     summary, findings = {}, {}
     with atomic.staged_dir(out / "curves") as curves:
         for condition, variants in loaded.items():
-            for name, result in study_summary.summarize_study(variants, plan.baseline, params.report).items():
+            for name, result in summarize_study(variants, plan.baseline, params.report).items():
                 summary[f"{name}/{condition}" if condition else name] = result
             findings[condition or "all"] = {"baseline": plan.baseline,
-                                            "noise_slope": study_summary.noise_slope(variants)}
-            for file, (header, rows) in study_summary.long_curves(variants).items():
+                                            "noise_slope": noise_slope(variants)}
+            for file, (header, rows) in long_curves(variants).items():
                 write_tsv(curves / condition / file, header, rows)
-            write_tsv(curves / condition / "by_step.tsv", *study_summary.step_curves(variants))
-        cures = study_summary.compare_cures(loaded, plan.cures, params.report)
-        study_summary.adjust(summary, params.report, cures)
-        findings["cures"] = cures
-        findings["references"] = study_summary.compare_references(loaded, plan.references, params.report)
+            write_tsv(curves / condition / "by_step.tsv", *step_curves(variants))
+        compared = compare_cures(loaded, plan.cures, params.report)
+        study_summary.adjust(summary, params.report, compared)
+        findings["cures"] = compared
+        findings["references"] = compare_references(loaded, plan.references, params.report)
         atomic.write_json(out / "summary.json", summary)
         atomic.write_json(out / "headline.json", headline(summary, plan.headline))
         atomic.write_json(out / "findings.json", findings)

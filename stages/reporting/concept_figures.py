@@ -8,7 +8,7 @@ from pathlib import Path
 
 from matplotlib.ticker import MaxNLocator
 
-from stages.analysis import replicates, study_summary
+from stages.analysis import replicates, trained
 from stages.config import ReportConfig
 from stages.reporting import figures
 
@@ -58,7 +58,7 @@ def epoch_means(histories: list[list[dict]], value: Callable[[dict], float | Non
 
 def _plot(ax, variants: dict[str, dict], value: Callable[[dict], float | None], style: str = "-",
           suffix: str = "") -> None:
-    figures.mean_lines(ax, variants, {name: epoch_means(study_summary.histories(v), value)
+    figures.mean_lines(ax, variants, {name: epoch_means(trained.histories(v), value)
                                       for name, v in variants.items()}, style, suffix)
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
 
@@ -106,7 +106,7 @@ def _mechanism_panel(ax, shows: str, variants: dict[str, dict]) -> None:
         palette = figures.colors(list(variants))
         for name, variant in variants.items():
             per_epoch = variant["metrics"]["steps_per_epoch"]
-            curve = epoch_means(study_summary.histories(variant), lambda row: row.get("train_loss"))
+            curve = epoch_means(trained.histories(variant), lambda row: row.get("train_loss"))
             if curve:
                 ax.plot([e * per_epoch for e, _, _ in curve], [m for _, m, _ in curve], color=palette[name], lw=1.6)
         ax.set(xscale="log", yscale="log", xlabel="optimizer steps", ylabel="training loss")

@@ -5,28 +5,14 @@ import json
 import shutil
 from pathlib import Path
 
-from stages.analysis import selection, study_summary
+from stages.analysis import selection
 from stages.analysis.evaluation import load_study
 from stages.common import atomic
 from stages.config import Params, StudyConfig, study_report
-from stages.reporting import concept_figures, concepts, figures, verdicts
-from stages.reporting.verdicts import fmt, interval
-
-HOW_TO_READ = {
-    "val_loss": "Lines are means over seeds, bands ±1 standard deviation; lower is better.",
-    "train_loss": "Training loss of the chosen learning rate per optimizer, mean over seeds (log scale).",
-    "lr": "Each point is one learning rate's final validation loss (mean over seeds); missing points diverged. "
-          "A flat bottom means a forgiving optimizer.",
-    "grad_norm": "Gradient norm with respect to each hidden layer's pre-activations at initialization (log scale): "
-                 "a line falling toward layer 1 means gradients vanish on their way back to the input.",
-    "noise": "Variance of mini-batch gradients around the full probe-batch gradient, at initialization "
-             "(log-log): the theory predicts a slope of -1.",
-    "gap": "Train minus validation metric of the chosen setting, with the 95% interval over seeds.",
-    "test_mae": "Test MAE (standardized target units) per loss, with the 95% interval over seeds; lower is better.",
-    "capacity": "Generalization gap against the share of training data used, one line per network size.",
-    "by_step": "Validation loss against optimizer steps (log-log): methods that take one step per epoch look slow "
-               "per epoch but may be efficient per step.",
-}
+from stages.reporting import concept_figures, concepts, foundations, verdicts
+from stages.reporting.formatting import fmt, interval
+from stages.reporting.study_figures import across_conditions, condition_figures, embed
+from stages.reporting.wording import label
 
 
 MARGIN_UNITS = {"accuracy": "accuracy", "mae": "MAE, in standard deviations of the target",
@@ -58,7 +44,7 @@ def table(entries: dict[str, dict], baseline: str) -> list[str]:
             compared = "baseline | - | - | -"
         else:
             compared = (f"{fmt(e['diff_vs_baseline'])} {interval(e['diff_low'], e['diff_high'])} | "
-                        f"{fmt(e['p_vs_baseline'], 2)} | {fmt(e['p_adjusted'], 2)} | {e['verdict']}")
+                        f"{fmt(e['p_vs_baseline'], 2)} | {fmt(e['p_adjusted'], 2)} | {label(e)}")
         loss = (f"{fmt(e['train_loss_auc'])} {interval(e['train_loss_auc_low'], e['train_loss_auc_high'])} | "
                 f"{fmt(e['train_loss_epoch_1'])} | " if on_loss else "")
         rows.append(f"| {name} | {setting} | {fmt(e['val_metric'])} | {fmt(e['test_metric'])} "
@@ -73,35 +59,6 @@ def _reached(entry: dict) -> str:
         return "-"
     median = "not reached" if entry["epochs_to_target"] is None else f"median {fmt(entry['epochs_to_target'])}"
     return f"{median} ({entry['reached_target_runs']}/{entry['runs']})"
-
-
-def study_figures(study: str, condition: str, variants: dict[str, dict], folder: Path) -> list[tuple[str, str]]:
-    """Draw one condition's figures; return (file name, how-to-read key) pairs."""
-    tag = f"{study}_{condition}" if condition else study
-    drawn = [(f"{tag}_val_loss.png", "val_loss")]
-    figures.learning_curves(variants, "val_loss", "validation loss", folder / drawn[0][0], log=True)
-    if study == "optimizers":
-        figures.learning_curves(variants, "train_loss", "training loss", folder / f"{tag}_train_loss.png", log=True)
-        drawn.append((f"{tag}_train_loss.png", "train_loss"))
-    if any(len(v["metrics"]["points"]) > 1 and "learning_rate" in v["metrics"]["best_setting"]
-           for v in variants.values()):
-        figures.lr_curves(variants, folder / f"{tag}_lr.png")
-        drawn.append((f"{tag}_lr.png", "lr"))
-    if any(len(v["metrics"].get("preact_grad_norm_init") or []) >= 3 for v in variants.values()):  # deep nets
-        figures.layer_norms(variants, "preact_grad_norm_init", folder / f"{tag}_grad_norm.png",
-                            "|dLoss/d pre-activation| at init")
-        drawn.append((f"{tag}_grad_norm.png", "grad_norm"))
-    if study in ("optimizers", "gradient_noise"):
-        names = list(variants)
-        figures.progress_against(study_summary.step_curves(variants)[1], 2, folder / f"{tag}_by_step.png", "training steps", names)
-        drawn.append((f"{tag}_by_step.png", "by_step"))  # by wall-clock time: the `timing` stage (not in git)
-    if study == "gradient_noise":
-        series = {"noise variance": sorted((v["metrics"]["noise_batch"], (study_summary.init_noise_ratio(v) or 0) ** 2)
-                                           for v in variants.values())}
-        figures.xy_lines(series, folder / f"{tag}_noise.png", "batch size of the measured gradients",
-                         "relative noise variance", logx=True, logy=True)
-        drawn.append((f"{tag}_noise.png", "noise"))
-    return drawn
 
 
 def draw_concept_figures(requests: list, runs: dict[str, dict[str, dict]], summary: dict, params: Params,
@@ -133,34 +90,12 @@ def study_section(number: int, study: str, spec: StudyConfig, reports: Path, run
                for e in entries.values()):
             lines += ["| variant | failure signs of the chosen runs |", "|---|---|"]
             lines += [f"| {name} | {concepts.signs(e, params.report)} |" for name, e in entries.items()] + [""]
-        for file, kind in study_figures(study, condition, variants, folder):
-            lines += [f"![{file}](figures/{file})", "", f"*How to read:* {HOW_TO_READ[kind]}", ""]
-    lines += extra_figures(study, summary, spec, folder)
-    lines += ["**Verdicts**", ""] + [f"- {v}" for v in verdicts.verdicts(study, summary, params.report, findings,
-                                                                           spec, plan)] + [""]
+        for file, kind in condition_figures(study, spec, condition, variants, folder):
+            lines += embed(file, kind)
+    lines += across_conditions(study, summary, spec, folder)
+    lines += ["**Verdicts**", ""] + [f"- {v}" for v in verdicts.verdicts(summary, params.report, findings, spec,
+                                                                           plan)] + [""]
     return lines
-
-
-def extra_figures(study: str, summary: dict, spec: StudyConfig, folder: Path) -> list[str]:
-    """Figures that compare across conditions: gap bars, robust-loss bars, capacity lines."""
-    names = list(spec.variants)
-    if study == "regularization":
-        rows = [(key, e["generalization_gap"], None) for key, e in summary.items()]
-        figures.bars(rows, folder / "regularization_gap.png", "train minus validation accuracy", names)
-        return ["![regularization_gap.png](figures/regularization_gap.png)", "", f"*How to read:* {HOW_TO_READ['gap']}", ""]
-    if study == "regression_losses":
-        rows = [(key, e["test_metric"], (e["test_high"] - e["test_low"]) / 2 if e["test_low"] is not None else None)
-                for key, e in summary.items()]
-        figures.bars(rows, folder / "regression_losses_test_mae.png", "test MAE (standardized)", names)
-        return ["![regression_losses_test_mae.png](figures/regression_losses_test_mae.png)", "",
-                f"*How to read:* {HOW_TO_READ['test_mae']}", ""]
-    if study == "capacity" and spec.conditions:
-        clean = [c for c in spec.conditions if not spec.conditions[c].get("label_noise")]  # the data-size axis
-        series = {n: [(spec.conditions[c].get("train_fraction"), summary[f"{n}/{c}"]["generalization_gap"])
-                      for c in clean] for n in names}
-        figures.xy_lines(series, folder / "capacity_gap.png", "share of the training split", "generalization gap")
-        return ["![capacity_gap.png](figures/capacity_gap.png)", "", f"*How to read:* {HOW_TO_READ['capacity']}", ""]
-    return []
 
 
 def foundations_section(params: Params, reports: Path, folder: Path) -> list[str]:
@@ -191,7 +126,7 @@ def foundations_section(params: Params, reports: Path, folder: Path) -> list[str
             ("reliability.png", "Accuracy against confidence of the softmax outputs on the test split; bars on "
                                 "the diagonal mean calibrated probabilities, below it overconfident ones.")):
         lines += [f"![{file}](figures/foundations_{file})", "", f"*How to read:* {caption}", ""]
-    lines += ["**Verdicts**", ""] + [f"- {v}" for v in verdicts.foundations(summary, params.report)] + [""]
+    lines += ["**Verdicts**", ""] + [f"- {v}" for v in foundations.foundations(summary, params.report)] + [""]
     return lines
 
 

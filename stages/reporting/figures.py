@@ -9,7 +9,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
-from stages.analysis import replicates, study_summary  # noqa: E402
+from stages.analysis import replicates, trained  # noqa: E402
 from stages.common import atomic
 
 plt.rcParams.update({"font.size": 10, "axes.titlesize": 11, "legend.fontsize": 9, "figure.dpi": 110,
@@ -40,7 +40,7 @@ def learning_curves(variants: dict[str, dict], key: str, label: str, path: Path,
     """Mean over seeds with a ±1 std band, per variant, against epoch; a variant whose runs diverged says so in the
     legend and ends in a cross where its last run stopped (a curve of one epoch is that cross alone)."""
     fig, ax = plt.subplots(figsize=(7, 3.6))
-    mean_lines(ax, variants, {name: replicates.mean_curve(study_summary.histories(v), key) for name, v in variants.items()})
+    mean_lines(ax, variants, {name: replicates.mean_curve(trained.histories(v), key) for name, v in variants.items()})
     ax.set_ylabel(label)
     if log:
         ax.set_yscale("log")
@@ -57,7 +57,7 @@ def mean_lines(ax, variants: dict[str, dict], curves: dict[str, list[tuple[int, 
         if not curves[name]:
             continue
         epochs, mean, std = zip(*curves[name])
-        legend = diverged_label(name, study_summary.chosen_runs(variant))
+        legend = diverged_label(name, trained.chosen_runs(variant))
         ax.plot(epochs, mean, style, color=palette[name], label=legend + suffix, lw=1.6,
                 marker="x" if legend != name else None, markevery=[len(epochs) - 1], markersize=8)
         ax.fill_between(epochs, [m - s for m, s in zip(mean, std)], [m + s for m, s in zip(mean, std)],
