@@ -34,9 +34,9 @@ def test_a_concept_figure_is_drawn_for_the_lines_it_compares(tmp_path):
 
 
 def test_each_compared_line_gets_its_own_figure_file_and_findings_link_theirs():
-    row = lambda shows, endpoint="test_metric": ConceptRow(  # noqa: E731
-        concept="c", paper="p", study="activations", shows=shows, endpoint=endpoint, expect=None)
-    made = [(row("finding:noise_slope", "finding"), concepts.Line(("-",) * 5)),
+    row = lambda shows, endpoint="test_metric", study="activations": ConceptRow(  # noqa: E731
+        concept="c", paper="p", study=study, shows=shows, endpoint=endpoint, expect=None)
+    made = [(row("finding:noise_slope", "finding", "gradient_noise"), concepts.Line(("-",) * 5)),
             (row("tanh/deep", "saturation"), concepts.Line(("-",) * 5, keys=(("failure", "sigmoid/deep"),
                                                                               ("cure", "tanh/deep")))),
             (row("finding:backprop", "finding"), concepts.Line(("-",) * 5))]

@@ -14,7 +14,10 @@ from stages.common.registry import Registry
 from stages.config import ConceptRow, Params, ReportConfig
 from stages.reporting import robustness
 from stages.reporting.concept_figures import Request
-from stages.reporting.verdicts import fmt, good_ranges, interval, measured
+from stages.reporting.formatting import fmt, interval
+from stages.reporting.speed import good_ranges
+from stages.reporting.study_figures import figure_file
+from stages.reporting.wording import effect, measured
 
 Row = tuple[str, str, str, str, str]  # failure evidence, cure evidence, effect [95%], adjusted p, verdict
 HEAD = ["| concept | seed paper | endpoint | failure or question: evidence | cure or answer: evidence "
@@ -69,10 +72,6 @@ def signs(e: dict, cfg: ReportConfig) -> str:
         words.append(f"training loss averaged over the epochs {fmt(e.get('train_loss_auc'))}")
     words.append(f"test {e['metric']} {fmt(e['test_metric'])}")
     return "; ".join(words)
-
-
-def _effect(e: dict) -> str:
-    return f"{fmt(e.get('diff_vs_baseline'))} {interval(e.get('diff_low'), e.get('diff_high'))}"
 
 
 def confirm(lines: list[Line], cfg: ReportConfig) -> int:
@@ -175,7 +174,7 @@ def cure_rows(row: ConceptRow, summary: dict, findings: dict, cfg: ReportConfig)
             line = Line((failure_text, cure_text, "-", "-",
                          f"not tested: `{e['failure']}` does not show {row.endpoint} in every seed here"))
         else:
-            line = Line((failure_text, cure_text, f"{measured(test)}: {_effect(test)}", *UNTESTED), test)
+            line = Line((failure_text, cure_text, f"{measured(test)}: {effect(test)}", *UNTESTED), test)
         healthy = next((r for r in findings.get("references", {}).values() if r["cure"] == e["cure"]), None)
         line.keys = (("failure: " + e["failure"], e["failure"]), ("cure: " + e["cure"], e["cure"]))
         if healthy is not None:
@@ -188,7 +187,7 @@ def cure_rows(row: ConceptRow, summary: dict, findings: dict, cfg: ReportConfig)
 def reference_words(e: dict) -> str:
     """Whether a cure reaches its healthy reference (e: their comparison), with the reference's test metric and the
     paired difference."""
-    return f"{e['reaches']} `{e['reference']}` ({fmt(e['reference_metric'])}): {_effect(e)}"
+    return f"{e['reaches']} `{e['reference']}` ({fmt(e['reference_metric'])}): {effect(e)}"
 
 
 def variant_rows(row: ConceptRow, summary: dict, findings: dict, cfg: ReportConfig) -> list[Line]:
@@ -202,7 +201,7 @@ def variant_rows(row: ConceptRow, summary: dict, findings: dict, cfg: ReportConf
         return []
     on = "training loss over the epochs" if e.get("compared_on") == "train_loss_auc" else f"test {e['metric']}"
     base_key = f"{findings[condition or 'all']['baseline']}/{condition}" if condition else findings["all"]["baseline"]
-    return [Line((f"baseline: {signs(baseline, cfg)}", f"`{row.shows}`: {signs(e, cfg)}", f"{on}: {_effect(e)}",
+    return [Line((f"baseline: {signs(baseline, cfg)}", f"`{row.shows}`: {signs(e, cfg)}", f"{on}: {effect(e)}",
                   *UNTESTED), e, ("better", "worse"),  # a variant may be expected to lose: the row says which way
                  keys=(("baseline: " + base_key, base_key), (row.shows, row.shows)))]
 
@@ -229,8 +228,8 @@ def _representations(summary: dict, cfg: ReportConfig) -> Row:
     return (f"two moons: a linear probe on the raw 2-D input: {fmt(moons['input'])}",
             f"on the trained MLP's hidden layer: {fmt(moons['hidden_1']['final'])}. On the 10-class set the raw "
             f"input is already separable ({fmt(digits['input'])}): {layer} after training {fmt(digits[layer]['final'])}, "
-            f"{_effect(ceiling)} (secondary, exploratory)",
-            f"probe accuracy on the moons: {_effect(gain)}", *UNTESTED)
+            f"{effect(ceiling)} (secondary, exploratory)",
+            f"probe accuracy on the moons: {effect(gain)}", *UNTESTED)
 
 
 def _backprop(summary: dict, cfg: ReportConfig) -> Row:
@@ -278,10 +277,9 @@ FROM_FINDINGS = ("noise_slope",)
 FINDING_TESTS = {"representations": "probe_gain_moons"}
 
 
-# figures the report already draws that show a finding (document.py names them)
-FINDING_FIGURES = {"perceptron": "foundations_boundaries.png", "xor": "foundations_boundaries.png",
-                   "representations": "foundations_probe_accuracy.png", "noise_slope": "gradient_noise_noise.png",
-                   "lr_sensitivity": "optimizers_lr.png"}
+# the kind of figure the report already draws of the row's study that shows a finding (study_figures.figure_file)
+FINDING_FIGURES = {"perceptron": "boundaries", "xor": "boundaries", "representations": "probe_accuracy",
+                   "noise_slope": "noise", "lr_sensitivity": "lr"}
 
 
 def figure_requests(made: list[tuple[ConceptRow, Line]]) -> tuple[list[str], list[Request]]:
@@ -289,7 +287,8 @@ def figure_requests(made: list[tuple[ConceptRow, Line]]) -> tuple[list[str], lis
     files, requests = [], []
     for index, (row, line) in enumerate(made, 1):
         if row.shows.startswith("finding:"):
-            files.append(FINDING_FIGURES.get(row.shows.removeprefix("finding:"), ""))
+            kind = FINDING_FIGURES.get(row.shows.removeprefix("finding:"))
+            files.append(figure_file(row.study, kind) if kind else "")
         elif line.keys:
             condition = line.keys[1][1].partition("/")[2]  # the cure's or the variant's
             file = f"concept_{index:02d}{'_' + condition if condition else ''}.png"

@@ -10,7 +10,6 @@ from stages.config import ReportConfig, StudyConfig, StudyReport
 from stages.reporting import failures, generalization, speed
 from stages.reporting.formatting import fmt, interval
 from stages.reporting.lookup import Summary, score, split, varies
-from stages.reporting.speed import good_ranges  # noqa: F401  (concepts.py imports it from here)
 from stages.reporting.wording import measured, said
 
 Prose = Callable[[Summary, ReportConfig, dict, StudyConfig, StudyReport], list[str]]
