@@ -355,7 +355,7 @@ def test_a_stage_records_exactly_the_params_keys_it_reads(tmp_path):
                                "studies.optimizers.conditions", "studies.optimizers.dataset",
                                "studies.optimizers.set", "studies.optimizers.set.seeds",
                                "studies.optimizers.set.select_on", "studies.optimizers.set.sweep",
-                               "studies.optimizers.variants.adam"]
+                               "studies.optimizers.set.train_rows", "studies.optimizers.variants.adam"]
 
 
 def test_an_experiments_set_param_rewrites_only_the_lines_it_sets(tmp_path):

@@ -250,3 +250,41 @@ def test_reaching_a_reference_reads_the_interval_against_the_margin_in_the_metri
     assert reaches(interval(-0.05, 0.02), 0.01) == "unclear"
     assert reaches(interval(0.02, 0.05, "mae"), 0.01) == "falls short"  # a larger error is worse
     assert reaches(interval(-0.3, 0.001, "mae"), 0.01) == "reaches"
+
+
+def test_a_data_budget_draws_the_same_stratified_rows_every_time_and_reads_only_those(processed):
+    full = load_arrays(processed / "fashion_mnist", train_config())
+    budget = load_arrays(processed / "fashion_mnist", train_config(train_rows=300))
+    again = load_arrays(processed / "fashion_mnist", train_config(train_rows=300))
+    assert len(budget.y["train"]) == 300
+    assert np.array_equal(budget.x["train"], again.x["train"]) and np.array_equal(budget.y["train"], again.y["train"])
+    shares = np.bincount(budget.y["train"], minlength=10) / 300
+    assert np.abs(shares - np.bincount(full.y["train"], minlength=10) / len(full.y["train"])).max() <= 1 / 300
+    rows = {row.tobytes() for row in full.x["train"]}
+    assert all(row.tobytes() in rows for row in budget.x["train"])  # rows of the training split, as they are
+    for split in ("val", "test"):
+        assert np.array_equal(budget.y[split], full.y[split])  # the budget is on training rows only
+    # a budget at or above the data's size is all of it, unchanged
+    for rows_budget in (len(full.y["train"]), 10 ** 6):
+        whole = load_arrays(processed / "fashion_mnist", train_config(train_rows=rows_budget))
+        assert np.array_equal(whole.x["train"], full.x["train"]) and np.array_equal(whole.y["train"], full.y["train"])
+
+
+def test_budget_rows_are_stratified_by_largest_remainders_and_fixed_by_the_seed():
+    from stages.ingest.arrays import budget_rows
+
+    labels = np.array([0] * 50 + [1] * 30 + [2] * 20)
+    chosen = budget_rows(labels, 11, seed=0, stratify=True)
+    assert np.bincount(labels[chosen]).tolist() == [6, 3, 2]  # quotas 5.5, 3.3, 2.2: the .5 gets the spare row
+    assert np.array_equal(chosen, budget_rows(labels, 11, seed=0, stratify=True))
+    assert not np.array_equal(chosen, budget_rows(labels, 11, seed=1, stratify=True))
+    assert len(set(budget_rows(labels, 40, seed=0, stratify=False))) == 40
+
+
+def test_a_memory_mapped_split_reads_the_same_values_as_numpy(tmp_path):
+    from stages.ingest.arrays import mapped_array
+
+    x = np.arange(60, dtype=np.float32).reshape(20, 3)
+    np.savez(tmp_path / "train.npz", x=x, y=np.arange(20))
+    mapped = mapped_array(tmp_path / "train.npz", "x")
+    assert isinstance(mapped, np.memmap) and np.array_equal(mapped[[1, 7, 19]], x[[1, 7, 19]])

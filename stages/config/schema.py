@@ -71,7 +71,10 @@ class TrainConfig(Frozen):
     """One experiment: network, loss, optimizer, schedule and replicates (Keras names throughout)."""
 
     dataset: DatasetName
-    train_fraction: Annotated[float, Field(gt=0, le=1)]  # share of the training split used
+    # The study's data budget: at most this many training rows, a fixed subset (stratified by class) drawn with the
+    # split seed, so the same rows on every machine, taken before train_fraction; null: the whole training split
+    train_rows: Annotated[int, Field(ge=2)] | None
+    train_fraction: Annotated[float, Field(gt=0, le=1)]  # share of the training split (or its budget) used
     outlier_share: Annotated[float, Field(ge=0, lt=1)]  # regression: training targets corrupted
     outlier_scale: PositiveFloat  # how far those targets move up, in target standard deviations
     label_noise: UnitInterval  # classification: share of training labels replaced by another class

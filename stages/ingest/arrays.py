@@ -1,12 +1,16 @@
-"""A processed dataset in memory, as training reads it: the config's share of the training split, its label noise."""
+"""A processed dataset in memory, as training reads it: the config's budget and share of the training split, its
+label noise."""
 from __future__ import annotations
 
+import json
+import struct
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from stages.catalog.datasets import DATASETS
 from stages.catalog.tasks import TASKS
 from stages.common.errors import DataError
 from stages.config import TrainConfig, task_of
@@ -41,21 +45,68 @@ def binary_labels(labels: dict[str, np.ndarray], positive: list[int], folder: Pa
     return {split: np.isin(y, positive).astype(y.dtype) for split, y in labels.items()}
 
 
-def read_split(path: Path, dataset: str) -> tuple[np.ndarray, np.ndarray]:
-    """One split's features and labels; a missing, truncated or foreign file is a one-line DataError."""
+def read_split(path: Path, dataset: str, labels_only: bool = False) -> tuple[np.ndarray | None, np.ndarray]:
+    """One split's features and labels (or its labels alone); a missing, truncated or foreign file is a one-line
+    DataError."""
     try:
         with np.load(path) as split:
-            return split["x"], split["y"]
+            return None if labels_only else split["x"], split["y"]
     except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError) as error:
         reason = "missing" if not path.exists() else f"not a readable split ({type(error).__name__}: {error})"
         raise DataError(f"{path}: {reason}; rebuild it with `dvc repro -f preprocess@{dataset}`") from None
 
 
+def budget_rows(labels: np.ndarray, budget: int, seed: int, stratify: bool) -> np.ndarray:
+    """Sorted indices of a fixed subset of `budget` rows, the same on every machine (NumPy's PCG64 from `seed`):
+    for classification each class keeps its share of the rows (largest remainders get the rows left over)."""
+    rng = np.random.default_rng(seed)
+    if not stratify:
+        return np.sort(rng.permutation(len(labels))[:budget])
+    classes, counts = np.unique(labels, return_counts=True)
+    quota = counts * budget / len(labels)
+    take = np.floor(quota).astype(int)
+    take[np.argsort(take - quota, kind="stable")[:budget - take.sum()]] += 1
+    return np.sort(np.concatenate([rng.permutation(np.flatnonzero(labels == c))[:k] for c, k in zip(classes, take)]))
+
+
+def mapped_array(path: Path, member: str) -> np.ndarray:
+    """One array of an uncompressed .npz (as np.savez writes), memory-mapped: indexing it reads only those rows."""
+    with zipfile.ZipFile(path) as archive:
+        info = archive.getinfo(f"{member}.npy")
+    with open(path, "rb") as file:
+        file.seek(info.header_offset + 26)  # the local file header's name and extra-field lengths
+        name_length, extra_length = struct.unpack("<HH", file.read(4))
+        file.seek(info.header_offset + 30 + name_length + extra_length)
+        version = np.lib.format.read_magic(file)
+        read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+        shape, fortran, dtype = read_header(file)
+        offset = file.tell()
+    return np.memmap(path, dtype=dtype, mode="r", shape=shape, offset=offset, order="F" if fortran else "C")
+
+
+def read_budget(folder: Path, cfg: TrainConfig) -> tuple[np.ndarray, np.ndarray]:
+    """The training split within the config's budget (`train_rows`), reading from disk only the rows it keeps."""
+    path = folder / "train.npz"
+    if cfg.train_rows is None:
+        return read_split(path, cfg.dataset)
+    _, y = read_split(path, cfg.dataset, labels_only=True)
+    if cfg.train_rows >= len(y):  # a budget larger than the data uses all of it
+        return read_split(path, cfg.dataset)
+    seed = json.loads((folder / "meta.json").read_text())["split_seed"]
+    keep = budget_rows(y, cfg.train_rows, seed, TASKS.get(DATASETS.get(cfg.dataset).task).classes)
+    try:
+        return np.asarray(mapped_array(path, "x")[keep]), y[keep]
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile, struct.error) as error:
+        raise DataError(f"{path}: not a readable split ({type(error).__name__}: {error}); rebuild it with "
+                        f"`dvc repro -f preprocess@{cfg.dataset}`") from None
+
+
 def load_arrays(folder: Path | str, cfg: TrainConfig) -> Arrays:
-    """Read data/processed/<dataset>/ and keep the config's share of the training split."""
+    """Read data/processed/<dataset>/ and keep the config's budget and share of the training split."""
     folder = Path(folder)
     x, y = {}, {}
-    for name in ("train", "val", "test"):
+    x["train"], y["train"] = read_budget(folder, cfg)
+    for name in ("val", "test"):
         x[name], y[name] = read_split(folder / f"{name}.npz", cfg.dataset)
     if cfg.positive_classes:
         y = binary_labels(y, cfg.positive_classes, folder)
