@@ -111,8 +111,8 @@ def test_rehearsal_runs_the_kaggle_path_and_times_every_stage(tmp_path):
     result = json.loads((tmp_path / "rehearsal.json").read_text())
     assert result["scale"] == 0.002 and result["targets"] == trains
     assert {name: data["source"] for name, data in result["data"].items()} == {
-        "breast_cancer": "kaggle", "california_housing": "kaggle"}
-    assert set(result["stages"]) == {"validate", "download@breast_cancer", "preprocess@breast_cancer",
+        "fashion_mnist": "kaggle", "california_housing": "kaggle"}
+    assert set(result["stages"]) == {"validate", "download@fashion_mnist", "preprocess@fashion_mnist",
                                      "download@california_housing", "preprocess@california_housing", *trains}
     for name, stage in result["stages"].items():
         assert stage["wall_seconds"] > 0 and stage["peak_memory_mb"] > 0, name
@@ -124,7 +124,28 @@ def test_rehearsal_runs_the_kaggle_path_and_times_every_stage(tmp_path):
     assert f"--scale 0.002 --targets {' '.join(trains)}`" in text
     assert "canary-" not in done.stdout + done.stderr + json.dumps(result)  # the stand-in's key stays secret
     repo = tmp_path / "work" / "repo"
-    assert json.loads((repo / "data" / "processed" / "breast_cancer" / "meta.json").read_text())["source"] == "kaggle"
+    assert json.loads((repo / "data" / "processed" / "fashion_mnist" / "meta.json").read_text())["source"] == "kaggle"
     written = [path for path in repo.rglob("*") if path.is_file() and ".git" not in path.parts]
     assert repo / "dvc.lock" in written
     assert not [path for path in written if re.search(rb"canary-[0-9a-f]{24}", path.read_bytes())]  # the key
+
+
+def test_the_rehearsal_states_each_studys_rows_at_both_sizes_and_the_verdicts_that_changed(tmp_path):
+    from stages.tools import rehearsal
+
+    for run, rows in (("default", 1309), ("rehearsed", 1500)):
+        (tmp_path / run / "optimizers").mkdir(parents=True)
+        (tmp_path / run / "optimizers" / "summary.json").write_text(json.dumps(
+            {"adam": {"n_train": rows}, "sgd": {"n_train": rows}, "probe_gain": 0.1}))
+        (tmp_path / run / "concepts.json").write_text(json.dumps([
+            {"concept": "Adam", "compares": "adam", "verdict": "better", "outcome": "better"},
+            {"concept": "SGD", "compares": "sgd", "verdict": "shown", "outcome": "shown" if run == "default" else
+             "not resolved", **({} if run == "default" else {"verdict": "not resolved with 5 seeds (adjusted p 0.2)"})}]))
+    result = {"study_rows": rehearsal.study_rows(tmp_path / "default", tmp_path / "rehearsed"),
+              "concepts": rehearsal.concepts_at_size(tmp_path / "default" / "concepts.json",
+                                                     tmp_path / "rehearsed" / "concepts.json")}
+    assert result["study_rows"] == {"optimizers": {"default": 1309, "rehearsal": 1500}}
+    assert (result["concepts"]["shown_by_default"], result["concepts"]["shown_at_size"]) == (2, 1)
+    text = "\n".join(rehearsal.study_table(result))
+    assert "| optimizers | 1,309 | 1,500 |" in text
+    assert "- SGD (`sgd`): shown -> not resolved with 5 seeds (adjusted p 0.2)" in text

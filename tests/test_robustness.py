@@ -40,8 +40,8 @@ def test_a_verdict_change_is_a_change_of_outcome_not_of_wording():
     assert robustness.verdict_changes(ours, theirs) == []
     theirs[0] = {**theirs[0], "verdict": "not resolved: shown at this p, but ...", "outcome": "not resolved"}
     assert robustness.verdict_changes(ours, theirs) == [
-        {"concept": "c", "compares": "x", "verdict": "shown", "perturbed": "not resolved: shown at this p, but ..."}]
-    assert robustness.verdict_changes(ours, theirs[1:])[0]["perturbed"] == "missing"
+        {"concept": "c", "compares": "x", "verdict": "shown", "other": "not resolved: shown at this p, but ..."}]
+    assert robustness.verdict_changes(ours, theirs[1:])[0]["other"] == "missing"
 
 
 def result(changed: list, outcomes: dict) -> dict:

@@ -74,12 +74,22 @@ def draw_concept_figures(requests: list, runs: dict[str, dict[str, dict]], summa
         concept_figures.draw(request, variants, summary[request.keys[0][1]], params.report, folder)
 
 
+def training_rows(spec: StudyConfig, summary: dict, budget: int | None) -> str:
+    """How many training rows the study's variants trained on, against its data budget (`train_rows`)."""
+    rows = sorted({e["n_train"] for e in summary.values() if e.get("n_train")})
+    counted = f"{rows[-1]:,}" if len(rows) == 1 else f"{rows[0]:,} to {rows[-1]:,}"
+    return (f"Training rows: {counted} of `{spec.dataset}`" + (f" (budget: {budget:,} rows, the same stratified subset "
+            "on every machine)" if budget else " (no budget: the whole training split)") + ".") if rows else ""
+
+
 def study_section(number: int, study: str, spec: StudyConfig, reports: Path, runs: dict, summary: dict,
                   params: Params, folder: Path) -> list[str]:
     """The Markdown of one study: question, tables, figures with a how-to-read line, verdicts."""
     findings = json.loads((reports / study / "findings.json").read_text())
     plan = study_report(params, study)
-    lines = [f"## {number}. {study.replace('_', ' ').capitalize()}", "", f"> {spec.question.strip()}", ""]
+    rows = training_rows(spec, summary, spec.set.get("train_rows", params.defaults.train_rows))
+    lines = [f"## {number}. {study.replace('_', ' ').capitalize()}", "", f"> {spec.question.strip()}", "",
+             *([rows, ""] if rows else [])]
     for condition, variants in runs.items():
         keys = {name: f"{name}/{condition}" if condition else name for name in variants}
         entries = {name: summary[key] for name, key in keys.items()}

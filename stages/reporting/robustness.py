@@ -22,7 +22,7 @@ def summary(result: dict) -> str:
                  f"(median {other['median_abs_move']:g}, at most {_largest(other)})")
     changes = result["changed"]
     text += (f". Verdicts changed: {len(changes)} of {result['compared_lines']} concept lines"
-             + (": " + "; ".join(f"{c['concept']} (`{c['compares']}`): {c['verdict']} -> {c['perturbed']}"
+             + (": " + "; ".join(f"{c['concept']} (`{c['compares']}`): {c['verdict']} -> {c['other']}"
                                  for c in changes) if changes else "") + ".")
     return text
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sys
 import tempfile
 import threading
@@ -18,7 +19,8 @@ from pathlib import Path
 
 import yaml
 
-from stages.tools import kaggle_mirror
+from stages.common import atomic
+from stages.tools import kaggle_mirror, robustness
 from stages.tools.bench import pss_kb, publish, tree_processes
 from stages.tools.pipeline_timing import stage_windows, timed_repro, train_totals
 from stages.tools.workspace import REPO, commit, copy_repo
@@ -87,8 +89,8 @@ def data_rows(repo: Path) -> dict[str, dict]:
     return rows
 
 
-def rehearse(params_file: Path, scale: float, targets: list[str], work: Path) -> dict:
-    """Run the rehearsal in `work` and return its measurements."""
+def rehearse(params_file: Path, scale: float, targets: list[str], work: Path, keep: Path | None = None) -> dict:
+    """Run the rehearsal in `work` and return its measurements; with `keep`, the report it produced goes there."""
     repo = copy_repo(work / "repo")
     params = yaml.safe_load(params_file.read_text())
     params["data"]["source"] = "kaggle"
@@ -113,11 +115,49 @@ def rehearse(params_file: Path, scale: float, targets: list[str], work: Path) ->
                         "steps": entry["steps"], "peak_memory_mb": round(memory.peak_between(begin, stop), 1),
                         "steps_per_second": (round(entry["steps"] / entry["training_seconds"])
                                              if entry["steps"] else None)}
-    return {"scale": scale, "targets": targets, "files_seconds": round(prepared, 2),
-            "total_seconds": round(end - start, 2),
-            "training_seconds": round(sum(s["training_seconds"] for s in stages.values()), 2),
-            "peak_memory_mb": max((s["peak_memory_mb"] for s in stages.values()), default=0.0),
-            "data": data_rows(repo), "stages": stages}
+    result = {"scale": scale, "targets": targets, "files_seconds": round(prepared, 2),
+              "total_seconds": round(end - start, 2),
+              "training_seconds": round(sum(s["training_seconds"] for s in stages.values()), 2),
+              "peak_memory_mb": max((s["peak_memory_mb"] for s in stages.values()), default=0.0),
+              "data": data_rows(repo), "stages": stages, "machine": robustness.machine(),
+              "study_rows": study_rows(REPO / "reports", repo / "reports")}
+    if (repo / "reports" / "concepts.json").is_file():
+        result["concepts"] = concepts_at_size(REPO / "reports" / "concepts.json", repo / "reports" / "concepts.json")
+        if keep is not None:
+            keep_report(repo, keep)
+    return result
+
+
+def study_rows(default: Path, rehearsed: Path) -> dict[str, dict]:
+    """Per study, the training rows its variants trained on in the default run and in the rehearsal (the largest
+    per study: a condition may take a share of them)."""
+    def rows(reports: Path) -> dict[str, int]:
+        return {path.parent.name: max((e.get("n_train") or 0 for e in json.loads(path.read_text()).values()
+                                       if isinstance(e, dict)), default=0)
+                for path in sorted(reports.glob("*/summary.json")) if path.parent.name != "foundations"}
+
+    ours, theirs = rows(default), rows(rehearsed)
+    return {study: {"default": ours.get(study), "rehearsal": count} for study, count in theirs.items()}
+
+
+def concepts_at_size(default: Path, rehearsed: Path) -> dict:
+    """The concept lines whose outcome at full size differs from the default run's, and how many were shown."""
+    ours, theirs = json.loads(default.read_text()), json.loads(rehearsed.read_text())
+    shown = [line for line in ours if line["outcome"] in SHOWN]
+    return {"lines": len(ours), "shown_by_default": len(shown),
+            "shown_at_size": sum(line["outcome"] in SHOWN for line in theirs),
+            "changed": robustness.verdict_changes(ours, theirs)}
+
+
+SHOWN = ("shown", "better", "worse", "equivalent", "disagrees")  # outcomes a row states as found
+
+
+def keep_report(repo: Path, folder: Path) -> None:
+    """The rehearsed run's report (Markdown, figures, concept verdicts) into `folder`, replacing what was there."""
+    with atomic.staged_dir(folder) as staging:
+        shutil.copyfile(repo / "reports" / "README.md", staging / "README.md")
+        shutil.copyfile(repo / "reports" / "concepts.json", staging / "concepts.json")
+        shutil.copytree(repo / "reports" / "figures", staging / "figures")
 
 
 def table(result: dict) -> str:
@@ -133,8 +173,11 @@ def table(result: dict) -> str:
         group["memory"] = max(group["memory"], stage["peak_memory_mb"])
     rows = ", ".join(f"{name} {d['train']:,}/{d['val']:,}/{d['test']:,}" for name, d in result["data"].items())
     targets = "".join(f" {target}" for target in result.get("targets", []))
+    machine = result.get("machine")
+    on = (f" on {machine['processor']} (`import keras` {machine['import_keras_seconds']} s, NumPy matmul "
+          f"{machine['matmul_gflops']:.0f} GFLOP/s)") if machine else ""
     lines = [f"Measured by `python -m stages.tools.rehearsal --scale {result['scale']:g}"
-             f"{' --targets' + targets if targets else ''}` (train/val/test rows: "
+             f"{' --targets' + targets if targets else ''}`{on} (train/val/test rows: "
              f"{rows}): `dvc repro` took {result['total_seconds']:.0f} s, {result['training_seconds']:.0f} s of it "
              f"training; the largest stage peaked at {result['peak_memory_mb']:.0f} MB.", "",
              "| stages | count | wall (s) | training (s) | steps/s | peak memory (MB) |", "|---|---|---|---|---|---|"]
@@ -142,7 +185,25 @@ def table(result: dict) -> str:
         rate = f"{group['steps'] / group['training']:,.0f}" if group["steps"] else "-"
         lines.append(f"| {name} | {group['stages']} | {group['wall']:.1f} | {group['training']:.1f} | {rate} "
                      f"| {group['memory']:.0f} |")
-    return "\n".join(lines)
+    return "\n".join(lines + study_table(result))
+
+
+def study_table(result: dict) -> list[str]:
+    """The rows each study trained on at both sizes, and what became of the concept verdicts at full size."""
+    lines = []
+    if result.get("study_rows"):
+        lines += ["", "| study | training rows, default run | training rows, this rehearsal |", "|---|---|---|"]
+        lines += [f"| {study} | {rows['default'] or 0:,} | {rows['rehearsal']:,} |"
+                  for study, rows in result["study_rows"].items()]
+    found = result.get("concepts")
+    if found:
+        changed = found["changed"]
+        lines += ["", f"Its report is kept in [reports/rehearsal/README.md](reports/rehearsal/README.md): of the "
+                  f"{found['lines']} concept lines, {found['shown_by_default']} state a finding in the default run and "
+                  f"{found['shown_at_size']} at this size; {len(changed)} read otherwise at this size"
+                  + (":" if changed else ".")]
+        lines += [f"- {c['concept']} (`{c['compares']}`): {c['verdict']} -> {c['other']}" for c in changed]
+    return lines
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -152,17 +213,20 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--targets", nargs="*", default=[], help="stages to reproduce (default: all)")
     parser.add_argument("--out", type=Path, default=Path("reports/rehearsal.json"))
     parser.add_argument("--readme", type=Path)
+    parser.add_argument("--report", type=Path, default=Path("reports/rehearsal"), help="where a whole-suite "
+                        "rehearsal keeps the report it produced (README.md, figures/, concepts.json)")
     parser.add_argument("--work", type=Path, help="a new folder to rehearse in, kept afterwards (default: a temporary "
                         "one)")
     args = parser.parse_args(argv)
     if not 0 < args.scale <= 1:
         parser.error(f"--scale {args.scale}: allowed: more than 0, at most 1")
+    keep = None if args.targets else args.report  # only a whole-suite rehearsal has a report to keep
     if args.work:
         args.work.mkdir(parents=True)
-        result = rehearse(args.params, args.scale, args.targets, args.work)
+        result = rehearse(args.params, args.scale, args.targets, args.work, keep)
     else:
         with tempfile.TemporaryDirectory(prefix="rehearsal-") as work:
-            result = rehearse(args.params, args.scale, args.targets, Path(work))
+            result = rehearse(args.params, args.scale, args.targets, Path(work), keep)
     publish(result, args.out, table(result), args.readme, README_START, README_END)
 
 

@@ -95,7 +95,7 @@ def verdict_changes(ours: list[dict], theirs: list[dict]) -> list[dict]:
     """The concept lines whose outcome (shown, not resolved, ...) differs between two runs' concepts.json."""
     by_line = {(line["concept"], line["compares"]): line for line in theirs}
     return [{"concept": line["concept"], "compares": line["compares"], "verdict": line["verdict"],
-             "perturbed": by_line.get((line["concept"], line["compares"]), {}).get("verdict", "missing")}
+             "other": by_line.get((line["concept"], line["compares"]), {}).get("verdict", "missing")}
             for line in ours if by_line.get((line["concept"], line["compares"]), {}).get("outcome") != line["outcome"]]
 
 
