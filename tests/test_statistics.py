@@ -478,3 +478,14 @@ def test_equivalence_power_rises_with_seeds_and_vanishes_outside_the_margin():
     assert statistics.seeds_for_power({**test, "diff_vs_baseline": 0.011}, 0.05, 0.9, margin=0.01) is None
     # identical predictions in every seed: equivalent with certainty
     assert statistics.equivalence_power({**test, "diff_vs_baseline": 0.0, "diff_std": 0.0}, 0.01, 0.05) == 1.0
+
+
+def test_an_optimizer_rows_speed_per_epoch_is_also_given_in_optimizer_steps():
+    from stages.reporting import concepts
+
+    speed = entry(compared_on="train_loss_auc", train_loss_auc=0.05, target=0.95, steps_per_epoch=41,
+                  epochs_to_target=2.0)
+    assert "training loss averaged over the epochs 0.05; validation accuracy 0.95 after 2 epochs, 82 steps" in (
+        concepts.signs(speed, report_config()))
+    never = concepts.signs({**speed, "epochs_to_target": None}, report_config())
+    assert "validation accuracy 0.95 not reached by the median run" in never

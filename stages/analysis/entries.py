@@ -23,7 +23,7 @@ def entry(variant: dict, baseline: dict | None, report: ReportConfig) -> dict:
         "val_metric", "val_metric_std", "test_metric", "test_metric_std", "train_metric", "train_loss",
         "val_loss", "generalization_gap", "epochs_to_target", "reached_target_runs", "diverged_runs",
         "diagnostics_runs", "best_setting", "weight_sparsity", "noise_ratio", "noise_scale", "test_rmse", "metric",
-        "n_train", "n_val", "n_test")}
+        "n_train", "n_val", "n_test", "steps_per_epoch")}
     result["setting_on_grid_edge"] = grid_edges(metrics["best_setting"], metrics["points"], report.lr_tolerance)
     # The compared numbers come from the cross-fitted runs (each seed at the setting the other seeds chose), the
     # validation metric and the diagnostics from the setting chosen on every seed.

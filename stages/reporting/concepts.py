@@ -69,7 +69,7 @@ def signs(e: dict, cfg: ReportConfig) -> str:
     if gap is not None and gap > cfg.overfit_gap:
         words.append(f"train {fmt(e['train_metric'])} vs validation {fmt(e['val_metric'])}")
     if e.get("compared_on") == "train_loss_auc":
-        words.append(f"training loss averaged over the epochs {fmt(e.get('train_loss_auc'))}")
+        words.append(f"training loss averaged over the epochs {fmt(e.get('train_loss_auc'))}" + _per_step(e))
     words.append(f"test {e['metric']} {fmt(e['test_metric'])}")
     return "; ".join(words)
 
@@ -141,6 +141,17 @@ def _seeds_needed(seeds: int | None) -> str:
 def row_alpha(p: float, adjusted: float, alpha: float, family: int) -> float:
     """The level a row's raw p had to beat in Holm's step-down (alpha over its step's multiplier)."""
     return alpha * p / adjusted if p > 0 and adjusted > 0 else alpha / family
+
+
+def _per_step(e: dict) -> str:
+    """A speed per epoch seen per optimizer step too: the median epochs to the validation target, in steps."""
+    if e.get("target") is None or not e.get("steps_per_epoch"):
+        return ""
+    if e.get("epochs_to_target") is None:
+        return f"; validation {e['metric']} {fmt(e['target'])} not reached by the median run"
+    steps = e["epochs_to_target"] * e["steps_per_epoch"]
+    return (f"; validation {e['metric']} {fmt(e['target'])} after {fmt(e['epochs_to_target'])} epochs, "
+            f"{steps:,.0f} steps")
 
 
 def _tie(e: dict) -> str:
