@@ -171,16 +171,18 @@ def build(params: Params, reports: Path, data: Path, figure_dir: Path) -> str:
              "", "## Failures of training and their cures", "",
              "One row per concept (`report.concepts` in params.yaml). Most rows are a failure condition and its cure "
              "in the same study, trained on the same seeds: the effect is the cure minus the failure, paired by seed. "
-             "Others compare a variant with its study's baseline (the verdict then says better, worse or not "
-             "resolved), or state a finding: a bound, a check against a tolerance, a slope against its prediction, "
-             "or numbers marked \"descriptive (no test)\". Each row names its endpoint, declared in params.yaml "
-             "before any run: the test metric, the training loss averaged over the epochs, or one of the failure's "
-             "own signs (the share of runs that diverged; the top hidden layer's peak saturated share; overfitting, "
-             "the train metric beyond the test metric, floored at 0 so that underfitting earns nothing). A row is "
-             "judged on that endpoint alone: \"shown\" needs a p below "
-             f"{params.report.significance} after Holm's correction over the concept rows' endpoint tests (one "
-             "confirmatory family) and an interval that excludes 0; a cure tested on a sign whose failure does not "
-             "show it in every seed reads \"not tested\".", ""]
+             "Others compare a variant with its study's baseline (the verdict then says better, worse, equivalent "
+             "or not resolved), or state a finding: a bound, a check against a tolerance, a slope against its "
+             "prediction, or numbers marked \"descriptive (no test)\". Each row names its endpoint and what its paper "
+             "claims of it, both declared in params.yaml before any run: the endpoint is the test metric, the training "
+             "loss averaged over the epochs, or one of the failure's own signs (the share of runs that diverged; the "
+             "top hidden layer's peak saturated share; overfitting, the train metric beyond the test metric, floored at "
+             "0 so that underfitting earns nothing), and the claim is better, worse or equivalent. A row is judged on "
+             "that endpoint alone: \"shown\" (or better, worse) needs a p below "
+             f"{params.report.significance} after Holm's correction over the concept rows' tests (one confirmatory "
+             "family) and an interval that excludes 0, \"equivalent\" a TOST p below it and an interval inside the "
+             "margin, and a significant result against the claim reads \"disagrees with the paper\"; a cure tested "
+             "on a sign whose failure does not show it in every seed reads \"not tested\".", ""]
     concept_table, requests = concepts.table(params, reports)
     lines += concept_table + ["", "## Contents", ""]
     lines += ["1. [Foundations](#1-foundations)"]
