@@ -99,3 +99,20 @@ def test_the_concept_table_has_a_row_for_every_concept_and_says_only_what_its_te
             low, high = map(float, bounds[0])
             if "slope" not in row[3] + row[4]:  # a slope's interval holds a prediction, not zero
                 assert low > 0 or high < 0, row
+
+
+def test_every_study_section_states_its_training_rows_against_its_budget():
+    import yaml
+
+    studies = yaml.safe_load((REPO / "params.yaml").read_text())["studies"]
+    sections = re.split(r"^## \d+\. ", REPORT, flags=re.M)[2:]  # after the header and Foundations
+    assert len(sections) == len(studies)
+    for (name, spec), section in zip(studies.items(), sections):
+        budget = spec["set"].get("train_rows")
+        match = re.search(r"^Training rows: ([\d,]+)(?: to ([\d,]+))? of `(\w+)` \((budget: ([\d,]+) rows|no budget)",
+                          section, flags=re.M)
+        assert match, name
+        assert match.group(3) == spec["dataset"]
+        if budget:
+            assert int(match.group(5).replace(",", "")) == budget
+            assert int((match.group(2) or match.group(1)).replace(",", "")) <= budget
