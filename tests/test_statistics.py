@@ -334,7 +334,10 @@ def test_a_concept_row_is_judged_on_the_test_its_declared_expectation_names():
         return lines[0].cells[-1], lines[0].cells[3]
 
     close = dict(diff_vs_baseline=0.001, diff_low=-0.004, diff_high=0.006, diff_std=0.004, paired_seeds=40)
-    assert verdict("equivalent", **close, p_equivalence=1e-4, p_vs_baseline=0.6) == ("equivalent within ±0.01", "1.0e-04")
+    assert verdict("equivalent", **close, p_equivalence=1e-4, p_vs_baseline=0.6, n_test=257) == (
+        "equivalent within ±0.01 on these 257 test examples", "1.0e-04")
+    assert verdict("equivalent", **close, p_equivalence=1e-4, p_vs_baseline=0.001)[0] == (
+        "equivalent within ±0.01 (the difference, 0.001, is itself nonzero: exploratory paired p 0.001)")
     wide, p = verdict("equivalent", diff_low=-0.042, diff_high=0.035, diff_std=0.03)
     assert p == "0.5" and re.fullmatch(r"not resolved with 5 seeds \(the interval is wider than the ±0.01 equivalence "
                                        r"margin\); about \d+ seeds would settle it at the observed effect and spread",
@@ -347,6 +350,8 @@ def test_a_concept_row_is_judged_on_the_test_its_declared_expectation_names():
     assert verdict(None, **apart)[0] == "better"
     assert re.fullmatch(r"not resolved with 5 seeds \(adjusted p 0.5\); about \d+ seeds would settle it at the "
                         r"observed effect and spread", verdict(None, diff_vs_baseline=0.01, diff_std=0.03)[0])
+    assert verdict(None, diff_vs_baseline=1e-5, diff_std=0.03, diff_low=-0.03, diff_high=0.02)[0] == (
+        "not resolved with 5 seeds (adjusted p 0.5); its interval rules out only differences beyond ±0.03")
     # the study's own verdict does not carry over: the concept row is judged in its own family
     assert verdict(None, diff_low=0.02, diff_high=0.06, verdict="better", p_adjusted=0.001)[0].startswith(
         "not resolved")
@@ -485,7 +490,8 @@ def test_an_optimizer_rows_speed_per_epoch_is_also_given_in_optimizer_steps():
 
     speed = entry(compared_on="train_loss_auc", train_loss_auc=0.05, target=0.95, steps_per_epoch=41,
                   epochs_to_target=2.0)
-    assert "training loss averaged over the epochs 0.05; validation accuracy 0.95 after 2 epochs, 82 steps" in (
+    assert ("training loss averaged over the epochs 0.05, final 0.1; validation accuracy 0.95 after 2 epochs, 82 "
+            "steps") in (
         concepts.signs(speed, report_config()))
     never = concepts.signs({**speed, "epochs_to_target": None}, report_config())
     assert "validation accuracy 0.95 not reached by the median run" in never

@@ -69,7 +69,8 @@ def signs(e: dict, cfg: ReportConfig) -> str:
     if gap is not None and gap > cfg.overfit_gap:
         words.append(f"train {fmt(e['train_metric'])} vs validation {fmt(e['val_metric'])}")
     if e.get("compared_on") == "train_loss_auc":
-        words.append(f"training loss averaged over the epochs {fmt(e.get('train_loss_auc'))}" + _per_step(e))
+        words.append(f"training loss averaged over the epochs {fmt(e.get('train_loss_auc'))}, final "
+                     f"{fmt(e.get('train_loss'))}" + _per_step(e))
     words.append(f"test {e['metric']} {fmt(e['test_metric'])}")
     return "; ".join(words)
 
@@ -101,13 +102,13 @@ def _difference(line: Line, p: float, level: float, cfg: ReportConfig) -> str:
     words = dict(zip(("better", "worse"), line.words)).get(found)
     if words is None:
         return _tie(test) or (f"not resolved with {test.get('paired_seeds', 0)} seeds (adjusted p {fmt(p, 2)})"
-                              + _seeds_needed(statistics.seeds_for_power(test, level, REPEAT_POWER)))
+                              + _seeds_needed(statistics.seeds_for_power(test, level, REPEAT_POWER), test))
     if line.expect is not None and found != line.expect:
         words = f"disagrees with the paper: {words.removeprefix('not shown: ')}"
     if power is not None and power < REPEAT_POWER:
         return (f"not resolved: {words.partition(':')[0]} at this p, but a rerun would repeat it only with chance "
                 f"{fmt(power, 2)} (below {REPEAT_POWER})"
-                + _seeds_needed(statistics.seeds_for_power(test, level, REPEAT_POWER)))
+                + _seeds_needed(statistics.seeds_for_power(test, level, REPEAT_POWER), test))
     return words
 
 
@@ -123,19 +124,27 @@ def _equivalence(line: Line, p: float, level: float, cfg: ReportConfig) -> str:
         if power is not None and power < REPEAT_POWER:
             return (f"not resolved: equivalent within ±{fmt(margin)} at this p, but a rerun would repeat it only "
                     f"with chance {fmt(power, 2)} (below {REPEAT_POWER})"
-                    + _seeds_needed(statistics.seeds_for_power(test, level, REPEAT_POWER, margin)))
-        return f"equivalent within ±{fmt(margin)}"
+                    + _seeds_needed(statistics.seeds_for_power(test, level, REPEAT_POWER, margin), test))
+        examples = f" on these {test['n_test']:,} test examples" if test.get("n_test") else ""
+        nonzero = test.get("p_vs_baseline") is not None and test["p_vs_baseline"] < cfg.significance
+        return (f"equivalent within ±{fmt(margin)}{examples}" + (
+            f" (the difference, {fmt(test['diff_vs_baseline'])}, is itself nonzero: exploratory paired p "
+            f"{fmt(test['p_vs_baseline'], 2)})" if nonzero else ""))
     if low is not None and high is not None and (low > margin or high < -margin):
         return f"disagrees with the paper: the difference lies outside ±{fmt(margin)}"
     return (f"not resolved with {test.get('paired_seeds', 0)} seeds (the interval is wider than the ±{fmt(margin)} "
-            "equivalence margin)" + _seeds_needed(statistics.seeds_for_power(test, level, REPEAT_POWER, margin)))
+            "equivalence margin)" + _seeds_needed(statistics.seeds_for_power(test, level, REPEAT_POWER, margin), test))
 
 
-def _seeds_needed(seeds: int | None) -> str:
-    """How many seeds would settle a row at its observed effect and spread, in words."""
-    if seeds is None:
-        return "; at the observed effect and spread not even 1,000 seeds would"
-    return f"; about {seeds} seeds would settle it at the observed effect and spread"
+def _seeds_needed(seeds: int | None, test: dict) -> str:
+    """How many seeds would settle a row at its observed effect and spread, in words; where no feasible number
+    would, what its interval does rule out."""
+    if seeds is not None:
+        return f"; about {seeds} seeds would settle it at the observed effect and spread"
+    low, high = test.get("diff_low"), test.get("diff_high")
+    if low is None or high is None:
+        return ""
+    return f"; its interval rules out only differences beyond ±{fmt(max(abs(low), abs(high)))}"
 
 
 def row_alpha(p: float, adjusted: float, alpha: float, family: int) -> float:
@@ -370,7 +379,9 @@ def table(params: Params, reports: Path) -> tuple[list[str], list[Request]]:
             "reads \"disagrees with the paper\". Every other number in a row, and every p-value in the study sections "
             "below (adjusted within each study), is exploratory. Effects are cure minus failure (or variant minus "
             "baseline), the mean of the per-seed differences with the paired t-interval (for divergence, two 97.5% "
-            "Clopper-Pearson intervals). Power is the chance that a rerun on as many new seeds repeats the verdict at "
+            "Clopper-Pearson intervals); these intervals and tests are over seeds on one fixed test split, so they say "
+            "whether nets trained from other seeds would differ on these test examples, not how far a difference "
+            f"carries to new data (the test split's own sampling error is not in them{_fewest_examples(made)}). Power is the chance that a rerun on as many new seeds repeats the verdict at "
             "the level Holm's step gave the row, if the true mean and spread were the observed ones (the paired "
             "t-test's power in the observed direction; for divergence, the exact McNemar test's; for an equivalence, "
             f"TOST's, in the normal approximation); a verdict with power below {REPEAT_POWER} reads not resolved, since "
@@ -382,6 +393,13 @@ def table(params: Params, reports: Path) -> tuple[list[str], list[Request]]:
             "chosen on every seed, mean over seeds with a ±1 SD band) and, beside it, the mechanism the failure shows: "
             "dead or saturated units per epoch, gradients per layer at initialization, or the training loss against "
             "optimizer steps.", *robustness.note(reports, {robustness.line_key(r): r["outcome"] for r in _records(made)})], requests
+
+
+def _fewest_examples(made: list[tuple[ConceptRow, Line]]) -> str:
+    """The fewest test examples an accuracy row is scored on, and what one of them weighs, in words."""
+    counts = [line.test["n_test"] for _, line in made if line.test and line.test.get("n_test")
+              and line.test.get("metric") == "accuracy"]
+    return f": at {min(counts):,} test examples one example is {fmt(1 / min(counts), 2)} of accuracy" if counts else ""
 
 
 def endpoint_words(endpoint: str) -> str:
