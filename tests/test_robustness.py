@@ -65,3 +65,11 @@ def test_the_report_says_whether_the_check_compared_the_verdicts_it_shows(tmp_pa
 
 def test_run_hashes_read_the_runs_folder_of_train_stages_only():
     assert list(robustness.run_hashes(lock(train_a="1"))) == ["train_a"]
+
+
+def test_a_commit_that_trained_other_params_gives_no_machine_comparison():
+    checked = result([], {"c | x": "shown"})
+    checked["moved_by_another_machine"] = {"against": "2fda5acdeadbeef", "train_stages": 0, "train_stages_changed": 0,
+                                           "variants": 0, "variants_moved": 0, "median_abs_move": 0.0,
+                                           "largest_moves": {}}
+    assert "commit 2fda5ac, made on another machine, trained every stage with other params" in words.summary(checked)

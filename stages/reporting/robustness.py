@@ -16,7 +16,10 @@ def summary(result: dict) -> str:
             f"{moved['variants']} variants' test metrics moved (median {moved['median_abs_move']:g}, at most "
             + _largest(moved) + ")")
     other = result.get("moved_by_another_machine")
-    if other:
+    if other and not other["train_stages"]:
+        text += (f"; commit {other['against'][:7]}, made on another machine, trained every stage with other params, "
+                 "so it gives no machine comparison")
+    elif other:
         text += (f"; this machine against commit {other['against'][:7]}'s: {other['train_stages_changed']} of "
                  f"{other['train_stages']} train stages, {other['variants_moved']} of {other['variants']} variants "
                  f"(median {other['median_abs_move']:g}, at most {_largest(other)})")
