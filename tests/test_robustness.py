@@ -46,7 +46,7 @@ def test_a_verdict_change_is_a_change_of_outcome_not_of_wording():
 
 def result(changed: list, outcomes: dict) -> dict:
     moved = {"train_stages": 4, "train_stages_changed": 2, "variants": 6, "variants_moved": 3, "median_abs_move": 0.01,
-             "largest_moves": {"s:a": -0.05}}
+             "largest_moves": {"s:a": -0.05, "s:b": 0.02}}  # sorted by name, as the JSON file keeps them
     return {"perturbation": "init_ulp", "machine": {"processor": "cpu", "import_keras_seconds": 3.0,
                                                     "matmul_gflops": 200.0},
             "seconds": 600, "compared_lines": len(outcomes), "changed": changed, "baseline_outcomes": outcomes,

@@ -13,7 +13,7 @@ def summary(result: dict) -> str:
             f"{m['import_keras_seconds']} s, NumPy matmul {m['matmul_gflops']:.0f} GFLOP/s; {result['seconds']} s): "
             f"with the last bit of every initial weight flipped, {moved['train_stages_changed']} of "
             f"{moved['train_stages']} train stages wrote other runs and {moved['variants_moved']} of "
-            f"{moved['variants']} variants' test metrics moved (median {moved['median_abs_move']:g}, at most "
+            f"{moved['variants']} variants' test metrics moved (median {moved['median_abs_move']:.3g}, at most "
             + _largest(moved) + ")")
     other = result.get("moved_by_another_machine")
     if other and not other["train_stages"]:
@@ -22,7 +22,7 @@ def summary(result: dict) -> str:
     elif other:
         text += (f"; this machine against commit {other['against'][:7]}'s: {other['train_stages_changed']} of "
                  f"{other['train_stages']} train stages, {other['variants_moved']} of {other['variants']} variants "
-                 f"(median {other['median_abs_move']:g}, at most {_largest(other)})")
+                 f"(median {other['median_abs_move']:.3g}, at most {_largest(other)})")
     changes = result["changed"]
     text += (f". Verdicts changed: {len(changes)} of {result['compared_lines']} concept lines"
              + (": " + "; ".join(f"{c['concept']} (`{c['compares']}`): {c['verdict']} -> {c['other']}"
@@ -31,11 +31,11 @@ def summary(result: dict) -> str:
 
 
 def _largest(moved: dict) -> str:
+    """The largest move of a test metric, and whose (the JSON file keeps its keys sorted by name, not by size)."""
     if not moved["largest_moves"]:
         return "0"
-    key, delta = next(iter(moved["largest_moves"].items()))
-    return f"{delta:+g} for `{key}`"
-
+    key, delta = max(moved["largest_moves"].items(), key=lambda item: abs(item[1]))
+    return f"{delta:+.3g} for `{key}`"
 
 
 def line_key(record: dict) -> str:
