@@ -392,7 +392,9 @@ def table(params: Params, reports: Path) -> tuple[list[str], list[Request]]:
             "unclear. Each row's figure draws its endpoint over the epochs for the variants it compares (the setting "
             "chosen on every seed, mean over seeds with a ±1 SD band) and, beside it, the mechanism the failure shows: "
             "dead or saturated units per epoch, gradients per layer at initialization, or the training loss against "
-            "optimizer steps.", *robustness.note(reports, {robustness.line_key(r): r["outcome"] for r in _records(made)})], requests
+            "optimizer steps. Per second, the `timing` stage draws each study's validation loss against wall-clock "
+            "seconds (`reports/timing/figures/<study>_by_time.png`, kept out of git and out of this report: seconds "
+            "differ on every run).", *robustness.note(reports, {robustness.line_key(r): r["outcome"] for r in _records(made)})], requests
 
 
 def _fewest_examples(made: list[tuple[ConceptRow, Line]]) -> str:
