@@ -102,13 +102,13 @@ def _difference(line: Line, p: float, level: float, cfg: ReportConfig) -> str:
     words = dict(zip(("better", "worse"), line.words)).get(found)
     if words is None:
         return _tie(test) or (f"not resolved with {test.get('paired_seeds', 0)} seeds (adjusted p {fmt(p, 2)})"
-                              + _seeds_needed(statistics.seeds_for_power(test, level, REPEAT_POWER), test))
+                              + _seeds_needed(test, level))
     if line.expect is not None and found != line.expect:
         words = f"disagrees with the paper: {words.removeprefix('not shown: ')}"
     if power is not None and power < REPEAT_POWER:
         return (f"not resolved: {words.partition(':')[0]} at this p, but a rerun would repeat it only with chance "
                 f"{fmt(power, 2)} (below {REPEAT_POWER})"
-                + _seeds_needed(statistics.seeds_for_power(test, level, REPEAT_POWER), test))
+                + _seeds_needed(test, level))
     return words
 
 
@@ -124,7 +124,7 @@ def _equivalence(line: Line, p: float, level: float, cfg: ReportConfig) -> str:
         if power is not None and power < REPEAT_POWER:
             return (f"not resolved: equivalent within ±{fmt(margin)} at this p, but a rerun would repeat it only "
                     f"with chance {fmt(power, 2)} (below {REPEAT_POWER})"
-                    + _seeds_needed(statistics.seeds_for_power(test, level, REPEAT_POWER, margin), test))
+                    + _seeds_needed(test, level, margin))
         examples = f" on these {test['n_test']:,} test examples" if test.get("n_test") else ""
         nonzero = test.get("p_vs_baseline") is not None and test["p_vs_baseline"] < cfg.significance
         return (f"equivalent within ±{fmt(margin)}{examples}" + (
@@ -133,12 +133,13 @@ def _equivalence(line: Line, p: float, level: float, cfg: ReportConfig) -> str:
     if low is not None and high is not None and (low > margin or high < -margin):
         return f"disagrees with the paper: the difference lies outside ±{fmt(margin)}"
     return (f"not resolved with {test.get('paired_seeds', 0)} seeds (the interval is wider than the ±{fmt(margin)} "
-            "equivalence margin)" + _seeds_needed(statistics.seeds_for_power(test, level, REPEAT_POWER, margin), test))
+            "equivalence margin)" + _seeds_needed(test, level, margin))
 
 
-def _seeds_needed(seeds: int | None, test: dict) -> str:
-    """How many seeds would settle a row at its observed effect and spread, in words; where no feasible number
-    would, what its interval does rule out."""
+def _seeds_needed(test: dict, level: float, margin: float | None = None) -> str:
+    """How many seeds would settle a row (its difference, or its equivalence within ±margin) at its observed effect
+    and spread, in words; where no feasible number would, what its interval does rule out."""
+    seeds = statistics.seeds_for_power(test, level, REPEAT_POWER, margin)
     if seeds is not None:
         return f"; about {seeds} seeds would settle it at the observed effect and spread"
     low, high = test.get("diff_low"), test.get("diff_high")

@@ -19,14 +19,13 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import yaml
 
 from stages.nn import perturbation
 from stages.reporting import robustness
-from stages.tools.bench import publish
+from stages.tools.bench import peak_gflops, publish
 from stages.tools.pipeline_timing import import_seconds, timed_repro
 from stages.tools.workspace import REPO, copy_repo
 
@@ -101,20 +100,10 @@ def verdict_changes(ours: list[dict], theirs: list[dict]) -> list[dict]:
 
 def machine() -> dict:
     """What the figures were measured on: processor, `import keras` seconds and the NumPy matmul peak."""
-    import numpy as np
-
     model = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
                   if line.startswith("model name")), platform.processor()) if Path("/proc/cpuinfo").exists() else ""
-    a = np.random.default_rng(0).normal(size=(2048, 2048)).astype(np.float32)
-    best = min(_timed(lambda: a @ a) for _ in range(5))
     return {"processor": model, "import_keras_seconds": import_seconds(["keras"], runs=1)["keras"],
-            "matmul_gflops": round(2 * 2048 ** 3 / best / 1e9, 1)}
-
-
-def _timed(action) -> float:
-    start = time.perf_counter()
-    action()
-    return time.perf_counter() - start
+            "matmul_gflops": round(peak_gflops(2048)["numpy"], 1)}
 
 
 def check(work: Path, against: str | None) -> dict:
