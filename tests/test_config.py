@@ -353,7 +353,8 @@ def test_a_stage_records_exactly_the_params_keys_it_reads(tmp_path):
     (record,) = [json.loads(line) for line in log.read_text().splitlines()]
     assert record["reads"] == ["defaults", "report.equivalence_margin.accuracy", "report.overfit_gap",
                                "studies.optimizers.conditions", "studies.optimizers.dataset",
-                               "studies.optimizers.set", "studies.optimizers.set.seeds",
+                               "studies.optimizers.set", "studies.optimizers.set.diagnostics",
+                               "studies.optimizers.set.seeds",
                                "studies.optimizers.set.select_on", "studies.optimizers.set.sweep",
                                "studies.optimizers.set.train_rows", "studies.optimizers.variants.adam"]
 

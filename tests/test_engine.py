@@ -9,7 +9,8 @@ from stages.common.errors import ParamsError, UserError
 from stages.ingest.arrays import load_arrays
 
 pytest.importorskip("tensorflow")
-from stages.nn import diagnostics, engine, perturbation  # noqa: E402
+from stages.catalog.tasks import head_for  # noqa: E402
+from stages.nn import diagnostics, engine, history, perturbation  # noqa: E402
 
 TASKS = {"fashion_mnist": "categorical_crossentropy", "breast_cancer": "binary_crossentropy",
          "california_housing": "mse"}
@@ -226,3 +227,48 @@ def test_float_perturbation_changes_the_run_but_not_its_determinism(processed, m
     assert nudged.history == again.history and all(np.array_equal(a, b) for a, b in zip(nudged.weights, again.weights))
     # two epochs grow the last-bit change by less than the history's rounding: the trained weights show it
     assert not all(np.array_equal(a, b) for a, b in zip(nudged.weights, plain.weights))
+
+
+def test_the_weight_cap_measures_fewer_steps_of_wide_nets_only():
+    from stages.nn.step import DIAGNOSTIC_WEIGHTS, diagnostic_stride, measured_steps
+
+    assert diagnostic_stride(131, 58_624) == 1  # the offline deep nets: every step, as before the cap
+    assert (diagnostic_stride(150, 150_784), measured_steps(150, 150_784)) == (3, 50)  # 784 pixels in, at Kaggle size
+    assert measured_steps(1, 10 ** 9) == 1  # the cap never measures less than one step
+    for steps in (1, 47, 150, 1500, 51_000):
+        for weights in (1_000, 54_912, 150_784, 334_336):
+            measured = measured_steps(steps, weights)
+            assert measured <= measured_steps(steps) and (measured == 1 or measured * weights <= DIAGNOSTIC_WEIGHTS)
+
+
+def test_the_weight_cap_leaves_every_offline_study_measured_as_before(processed):
+    """The default params on the offline stand-ins: the cap changes no stride, so their runs stay byte-identical."""
+    from stages.config import study_configs
+    from stages.nn.step import diagnostic_stride
+    from tests.configs import PARAMS
+
+    checked = 0
+    for study, spec in PARAMS.studies.items():
+        for variant in spec.variants:
+            for _, cfg in study_configs(PARAMS, study, variant):
+                arrays = load_arrays(processed / cfg.dataset, cfg)
+                units = head_for(arrays.task, cfg.loss, arrays.n_classes).units
+                dims = [arrays.x["train"].shape[1], *cfg.hidden, units]
+                weights = sum(a * b for a, b in zip(dims, dims[1:]))
+                steps = engine.training_shape(cfg, arrays)["steps_per_epoch"]
+                assert diagnostic_stride(steps, weights) == diagnostic_stride(steps), (study, variant)
+                checked += 1
+    assert checked > 50
+
+
+def test_a_validation_budget_measures_the_curve_on_its_rows_and_the_final_scores_on_every_row(processed):
+    whole = make(processed, learning_rate=0.01)
+    cut = make(processed, learning_rate=0.01, val_rows=60)
+    assert whole.arrays.curve_rows is None and len(cut.arrays.curve_rows) == 60
+    ours, theirs = cut.run({}, seed=0), whole.run({}, seed=0)
+    assert [row["train_loss"] for row in ours.history] == [row["train_loss"] for row in theirs.history]
+    assert all(np.array_equal(a, b) for a, b in zip(ours.weights, theirs.weights))  # the budget trains nothing else
+    assert ours.final["val_metric"] == theirs.final["val_metric"]  # the final scores: every validation row
+    on_curve = cut.step.evaluate_split(*cut.step.data["val_curve"])
+    assert ours.history[-1]["val_loss"] == history.finite(on_curve["loss"])
+    assert ours.history[-1]["val_loss"] != theirs.history[-1]["val_loss"]

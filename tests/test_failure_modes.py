@@ -288,3 +288,19 @@ def test_a_memory_mapped_split_reads_the_same_values_as_numpy(tmp_path):
     np.savez(tmp_path / "train.npz", x=x, y=np.arange(20))
     mapped = mapped_array(tmp_path / "train.npz", "x")
     assert isinstance(mapped, np.memmap) and np.array_equal(mapped[[1, 7, 19]], x[[1, 7, 19]])
+
+
+def test_a_validation_budget_is_a_fixed_stratified_subset_and_never_cuts_the_split(processed):
+    full = load_arrays(processed / "fashion_mnist", train_config(val_rows=None))
+    budget = load_arrays(processed / "fashion_mnist", train_config(val_rows=100))
+    again = load_arrays(processed / "fashion_mnist", train_config(val_rows=100))
+    assert full.curve_rows is None and np.array_equal(budget.curve_rows, again.curve_rows)
+    assert len(budget.curve_rows) == 100 and np.all(np.diff(budget.curve_rows) > 0)
+    shares = np.bincount(budget.y["val"][budget.curve_rows], minlength=10) / 100
+    assert np.abs(shares - np.bincount(full.y["val"], minlength=10) / len(full.y["val"])).max() <= 1 / 100
+    for split in ("train", "val", "test"):
+        assert np.array_equal(budget.x[split], full.x[split])  # the split itself stays whole
+    for rows_budget in (len(full.y["val"]), 10 ** 6):  # a budget at or above the split's size: every row
+        assert load_arrays(processed / "fashion_mnist", train_config(val_rows=rows_budget)).curve_rows is None
+    binary = load_arrays(processed / "fashion_mnist", train_config(val_rows=100, positive_classes=[5, 6, 7, 8, 9]))
+    assert np.array_equal(binary.curve_rows, budget.curve_rows)  # drawn on the dataset's own classes

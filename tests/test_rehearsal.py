@@ -140,7 +140,9 @@ def test_the_rehearsal_states_each_studys_rows_at_both_sizes_and_the_verdicts_th
         (tmp_path / run / "concepts.json").write_text(json.dumps([
             {"concept": "Adam", "compares": "adam", "verdict": "better", "outcome": "better"},
             {"concept": "SGD", "compares": "sgd", "verdict": "shown", "outcome": "shown" if run == "default" else
-             "not resolved", **({} if run == "default" else {"verdict": "not resolved with 5 seeds (adjusted p 0.2)"})}]))
+             "not resolved", **({} if run == "default" else {"verdict": "not resolved with 5 seeds (adjusted p 0.2)",
+                                                             "effect": "-0.01 [-0.03, 0.01]", "p_holm": "0.2",
+                                                             "power": "0.31"})}]))
     result = {"study_rows": rehearsal.study_rows(tmp_path / "default", tmp_path / "rehearsed"),
               "concepts": rehearsal.concepts_at_size(tmp_path / "default" / "concepts.json",
                                                      tmp_path / "rehearsed" / "concepts.json")}
@@ -148,4 +150,9 @@ def test_the_rehearsal_states_each_studys_rows_at_both_sizes_and_the_verdicts_th
     assert (result["concepts"]["shown_by_default"], result["concepts"]["shown_at_size"]) == (2, 1)
     text = "\n".join(rehearsal.study_table(result))
     assert "| optimizers | 1,309 | 1,500 |" in text
-    assert "- SGD (`sgd`): shown -> not resolved with 5 seeds (adjusted p 0.2)" in text
+    assert ("- SGD (`sgd`): shown -> not resolved with 5 seeds (adjusted p 0.2) (at this size: -0.01 [-0.03, 0.01]; "
+            "adjusted p 0.2, power 0.31)") in text
+    # the comparison redone from the kept report once the default run's verdicts moved: now both read alike
+    (tmp_path / "default" / "concepts.json").write_text((tmp_path / "rehearsed" / "concepts.json").read_text())
+    again = rehearsal.refresh(result, tmp_path / "rehearsed", tmp_path / "default" / "concepts.json")
+    assert again["concepts"]["changed"] == [] and again["study_rows"] == result["study_rows"]

@@ -101,10 +101,11 @@ def test_the_concept_table_has_a_row_for_every_concept_and_says_only_what_its_te
                 assert low > 0 or high < 0, row
 
 
-def test_every_study_section_states_its_training_rows_against_its_budget():
+def test_every_study_section_states_its_training_and_validation_rows_against_their_budgets():
     import yaml
 
-    studies = yaml.safe_load((REPO / "params.yaml").read_text())["studies"]
+    raw = yaml.safe_load((REPO / "params.yaml").read_text())
+    studies, defaults = raw["studies"], raw["defaults"]
     sections = re.split(r"^## \d+\. ", REPORT, flags=re.M)[2:]  # after the header and Foundations
     assert len(sections) == len(studies)
     for (name, spec), section in zip(studies.items(), sections):
@@ -116,3 +117,10 @@ def test_every_study_section_states_its_training_rows_against_its_budget():
         if budget:
             assert int(match.group(5).replace(",", "")) == budget
             assert int((match.group(2) or match.group(1)).replace(",", "")) <= budget
+        val_budget = spec["set"].get("val_rows", defaults["val_rows"])
+        curve = re.search(r"Validation curves per epoch: ([\d,]+) of ([\d,]+) validation rows \((budget: ([\d,]+) rows|no "
+                          r"budget)", section)
+        assert curve, name
+        measured, split = (int(curve.group(i).replace(",", "")) for i in (1, 2))
+        assert measured == min(split, val_budget or split)
+        assert int((curve.group(4) or "0").replace(",", "")) == (val_budget or 0)

@@ -74,6 +74,9 @@ class TrainConfig(Frozen):
     # The study's data budget: at most this many training rows, a fixed subset (stratified by class) drawn with the
     # split seed, so the same rows on every machine, taken before train_fraction; null: the whole training split
     train_rows: Annotated[int, Field(ge=2)] | None
+    # The per-epoch validation curve's budget: measured on at most this many validation rows (a fixed stratified subset
+    # drawn with the split seed); the final validation and test scores always use the whole split. null: every row
+    val_rows: Annotated[int, Field(ge=2)] | None
     train_fraction: Annotated[float, Field(gt=0, le=1)]  # share of the training split (or its budget) used
     outlier_share: Annotated[float, Field(ge=0, lt=1)]  # regression: training targets corrupted
     outlier_scale: PositiveFloat  # how far those targets move up, in target standard deviations

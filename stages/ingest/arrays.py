@@ -1,5 +1,5 @@
 """A processed dataset in memory, as training reads it: the config's budget and share of the training split, its
-label noise."""
+label noise, and the validation rows its per-epoch curve is measured on."""
 from __future__ import annotations
 
 import json
@@ -25,6 +25,7 @@ class Arrays:
     x: dict[str, np.ndarray]  # split -> features
     y: dict[str, np.ndarray]  # split -> class index (int) or standardized target (float)
     constant_inputs: np.ndarray  # (features,) bool: no variation in the training split
+    curve_rows: np.ndarray | None = None  # validation rows of the per-epoch curve (None: all of them)
 
 
 def noisy_labels(labels: np.ndarray, share: float, n_classes: int) -> np.ndarray:
@@ -84,6 +85,12 @@ def mapped_array(path: Path, member: str) -> np.ndarray:
     return np.memmap(path, dtype=dtype, mode="r", shape=shape, offset=offset, order="F" if fortran else "C")
 
 
+def _budget_of(folder: Path, cfg: TrainConfig, labels: np.ndarray, budget: int) -> np.ndarray:
+    """The fixed rows of a split that a budget keeps, drawn with the dataset's split seed."""
+    seed = json.loads((folder / "meta.json").read_text())["split_seed"]
+    return budget_rows(labels, budget, seed, TASKS.get(DATASETS.get(cfg.dataset).task).classes)
+
+
 def read_budget(folder: Path, cfg: TrainConfig) -> tuple[np.ndarray, np.ndarray]:
     """The training split within the config's budget (`train_rows`), reading from disk only the rows it keeps."""
     path = folder / "train.npz"
@@ -92,8 +99,7 @@ def read_budget(folder: Path, cfg: TrainConfig) -> tuple[np.ndarray, np.ndarray]
     _, y = read_split(path, cfg.dataset, labels_only=True)
     if cfg.train_rows >= len(y):  # a budget larger than the data uses all of it
         return read_split(path, cfg.dataset)
-    seed = json.loads((folder / "meta.json").read_text())["split_seed"]
-    keep = budget_rows(y, cfg.train_rows, seed, TASKS.get(DATASETS.get(cfg.dataset).task).classes)
+    keep = _budget_of(folder, cfg, y, cfg.train_rows)
     try:
         return np.asarray(mapped_array(path, "x")[keep]), y[keep]
     except (OSError, ValueError, KeyError, zipfile.BadZipFile, struct.error) as error:
@@ -108,6 +114,9 @@ def load_arrays(folder: Path | str, cfg: TrainConfig) -> Arrays:
     x["train"], y["train"] = read_budget(folder, cfg)
     for name in ("val", "test"):
         x[name], y[name] = read_split(folder / f"{name}.npz", cfg.dataset)
+    # Stratified by the dataset's own classes, before any binary reading of them: the same rows for every task
+    curve_rows = None if cfg.val_rows is None or cfg.val_rows >= len(y["val"]) else \
+        _budget_of(folder, cfg, y["val"], cfg.val_rows)
     if cfg.positive_classes:
         y = binary_labels(y, cfg.positive_classes, folder)
     if cfg.train_fraction < 1:
@@ -123,4 +132,4 @@ def load_arrays(folder: Path | str, cfg: TrainConfig) -> Arrays:
     n_classes = int(max(y[s].max() for s in y)) + 1 if TASKS.get(task).classes else 1
     if cfg.label_noise > 0:
         y["train"] = noisy_labels(y["train"], cfg.label_noise, n_classes)
-    return Arrays(task, n_classes, x, y, x["train"].std(axis=0) == 0)
+    return Arrays(task, n_classes, x, y, x["train"].std(axis=0) == 0, curve_rows)

@@ -111,18 +111,18 @@ class Engine:
         measured = self._measure()
         measured.update(train_loss=loss_sum / self.n_train, train_metric=score_sum / self.n_train)
         if self.cfg.diagnostics:
-            steps = measured_steps(self.n_batches)
+            steps = measured_steps(self.n_batches, self.step.kernel_weights)
             measured.update(grad_norm=grad_sum / steps, update_ratio=ratio_sum / steps)
         return measured
 
     def _measure(self) -> dict:
-        """Validation scores and probe diagnostics of the current weights."""
+        """Validation scores (on the curve's rows) and probe diagnostics of the current weights."""
         if not self.cfg.diagnostics:  # validation alone: the evaluation graph serves, no second trace
-            return {"val": _numpy(self._evaluate(*self.step.data["val"]))}
+            return {"val": _numpy(self._evaluate(*self.step.data["val_curve"]))}
         return _numpy(self._measure_graph())
 
     def _measure_all(self) -> dict:
-        return {"val": self.step.evaluate_split(*self.step.data["val"]), **self.probe.measure()}
+        return {"val": self.step.evaluate_split(*self.step.data["val_curve"]), **self.probe.measure()}
 
     def reset(self, point: dict[str, float], seed: int) -> TrainConfig:
         """Fresh weights from the initializer with this seed, fresh optimizer state, the point's settings."""

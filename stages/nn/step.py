@@ -30,11 +30,15 @@ class TrainingStep:
         self.optimizer = FusedOptimizer(OPTIMIZERS.get(cfg.optimizer).build(cfg), self.variables)
         self.l1, self.l2 = tf.Variable(0.0, trainable=False), tf.Variable(0.0, trainable=False)
         self.dropout_rate = tf.Variable(0.0, trainable=False)
-        self.diagnostic_stride = diagnostic_stride(self.n_batches)
+        self.kernel_weights = sum(int(np.prod(layer.kernel.shape)) for layer in self.dense)
+        self.diagnostic_stride = diagnostic_stride(self.n_batches, self.kernel_weights)
         self.padding = self.n_batches * self.batch_size - self.n_train
         self.row_weights = tf.constant(np.r_[np.ones(self.n_train), np.zeros(self.padding)].reshape(
             self.n_batches, self.batch_size), tf.float32)
         self.data = {split: self._encode(arrays, split) for split in ("train", "val", "test")}
+        # The rows the per-epoch validation curve is measured on: the whole split's tensors unless a budget cuts it
+        self.data["val_curve"] = self.data["val"] if arrays.curve_rows is None else tuple(
+            tf.gather(t, arrays.curve_rows) for t in self.data["val"])
 
     def _encode(self, arrays: Arrays, split: str) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
         """(features, loss targets (rows, units), labels or targets as float (rows,))."""
@@ -159,16 +163,23 @@ class TrainingStep:
 # Steps per epoch whose gradient norm and update ratio are measured, at most: each measurement reduces over every
 # weight, and XLA on CPU reduces one element at a time (~50 us for a 784x64 kernel, ten times a batch-1 step).
 DIAGNOSTIC_STEPS = 256
+# ... and kernel weights reduced per epoch (measured steps x weights), at most: measured 0.4 ms per step of a
+# 784-128-128-128-128 net, where its training step takes 0.2 ms. The offline nets' epochs stay under it (largest:
+# 131 steps x 58,624 weights), so every one of their steps is measured as before; at Kaggle size the 784-pixel
+# first layer would make the measurements 2/3 of the deep nets' training time.
+DIAGNOSTIC_WEIGHTS = 8_000_000
 
 
-def diagnostic_stride(steps_per_epoch: int) -> int:
-    """Measure every n-th step of an epoch (from its first), so that at most DIAGNOSTIC_STEPS are measured."""
-    return -(-steps_per_epoch // DIAGNOSTIC_STEPS)
+def diagnostic_stride(steps_per_epoch: int, weights: int = 0) -> int:
+    """Measure every n-th step of an epoch (from its first), so that at most DIAGNOSTIC_STEPS are measured, and at
+    most DIAGNOSTIC_WEIGHTS kernel weights (`weights` per measured step) are reduced."""
+    most = max(1, min(DIAGNOSTIC_STEPS, DIAGNOSTIC_WEIGHTS // max(weights, 1)))
+    return -(-steps_per_epoch // most)
 
 
-def measured_steps(steps_per_epoch: int) -> int:
+def measured_steps(steps_per_epoch: int, weights: int = 0) -> int:
     """How many steps of an epoch `diagnostic_stride` measures."""
-    return -(-steps_per_epoch // diagnostic_stride(steps_per_epoch))
+    return -(-steps_per_epoch // diagnostic_stride(steps_per_epoch, weights))
 
 
 def _add(totals: tuple, values: tuple) -> tuple:

@@ -82,12 +82,24 @@ def training_rows(spec: StudyConfig, summary: dict, budget: int | None) -> str:
             "on every machine)" if budget else " (no budget: the whole training split)") + ".") if rows else ""
 
 
+def validation_rows(summary: dict, budget: int | None) -> str:
+    """How many validation rows the per-epoch curves were measured on, against their budget (`val_rows`)."""
+    rows = sorted({e["n_val"] for e in summary.values() if e.get("n_val")})
+    if not rows:
+        return ""
+    curve = min(rows[-1], budget) if budget else rows[-1]
+    return (f"Validation curves per epoch: {curve:,} of {rows[-1]:,} validation rows" +
+            (f" (budget: {budget:,} rows, a fixed subset drawn with the split seed)" if budget else " (no budget)") +
+            "; final validation and test scores on every row.")
+
+
 def study_section(number: int, study: str, spec: StudyConfig, reports: Path, runs: dict, summary: dict,
                   params: Params, folder: Path) -> list[str]:
     """The Markdown of one study: question, tables, figures with a how-to-read line, verdicts."""
     findings = json.loads((reports / study / "findings.json").read_text())
     plan = study_report(params, study)
     rows = training_rows(spec, summary, spec.set.get("train_rows", params.defaults.train_rows))
+    rows += " " + validation_rows(summary, spec.set.get("val_rows", params.defaults.val_rows)) if rows else ""
     lines = [f"## {number}. {study.replace('_', ' ').capitalize()}", "", f"> {spec.question.strip()}", "",
              *([rows, ""] if rows else [])]
     for condition, variants in runs.items():

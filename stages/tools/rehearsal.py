@@ -4,6 +4,7 @@ training time, optimizer steps per second and peak memory.
 
     python -m stages.tools.rehearsal [--scale 1.0] [--params FILE] [--targets STAGE ...]
         [--out reports/rehearsal.json] [--readme README.md] [--work DIR]
+    python -m stages.tools.rehearsal --refresh [--readme README.md]   # after the default run's verdicts moved
 """
 from __future__ import annotations
 
@@ -144,9 +145,17 @@ def concepts_at_size(default: Path, rehearsed: Path) -> dict:
     """The concept lines whose outcome at full size differs from the default run's, and how many were shown."""
     ours, theirs = json.loads(default.read_text()), json.loads(rehearsed.read_text())
     shown = [line for line in ours if line["outcome"] in SHOWN]
+    at_size = {(line["concept"], line["compares"]): line for line in theirs}
+    changed = [{**change, **{key: at_size.get((change["concept"], change["compares"]), {}).get(key)
+                             for key in ("effect", "p_holm", "power")}}
+               for change in robustness.verdict_changes(ours, theirs)]
     return {"lines": len(ours), "shown_by_default": len(shown),
-            "shown_at_size": sum(line["outcome"] in SHOWN for line in theirs),
-            "changed": robustness.verdict_changes(ours, theirs)}
+            "shown_at_size": sum(line["outcome"] in SHOWN for line in theirs), "changed": changed}
+
+
+def refresh(result: dict, kept: Path, default: Path = REPO / "reports" / "concepts.json") -> dict:
+    """A rehearsal's comparison with the default run redone from the report it kept (after the default run moved)."""
+    return {**result, "concepts": concepts_at_size(default, kept / "concepts.json")}
 
 
 SHOWN = ("shown", "better", "worse", "equivalent", "disagrees")  # outcomes a row states as found
@@ -202,7 +211,9 @@ def study_table(result: dict) -> list[str]:
                   f"{found['lines']} concept lines, {found['shown_by_default']} state a finding in the default run and "
                   f"{found['shown_at_size']} at this size; {len(changed)} read otherwise at this size"
                   + (":" if changed else ".")]
-        lines += [f"- {c['concept']} (`{c['compares']}`): {c['verdict']} -> {c['other']}" for c in changed]
+        lines += [f"- {c['concept']} (`{c['compares']}`): {c['verdict']} -> {c['other']}"
+                  + (f" (at this size: {c['effect']}; adjusted p {c['p_holm']}, power {c['power']})"
+                     if c.get("effect") else "") for c in changed]
     return lines
 
 
@@ -217,7 +228,13 @@ def main(argv: list[str] | None = None) -> None:
                         "rehearsal keeps the report it produced (README.md, figures/, concepts.json)")
     parser.add_argument("--work", type=Path, help="a new folder to rehearse in, kept afterwards (default: a temporary "
                         "one)")
+    parser.add_argument("--refresh", action="store_true", help="train nothing: compare the kept report's verdicts "
+                        "with the default run's again and rewrite OUT (and the README table)")
     args = parser.parse_args(argv)
+    if args.refresh:
+        result = refresh(json.loads(args.out.read_text()), args.report)
+        publish(result, args.out, table(result), args.readme, README_START, README_END)
+        return
     if not 0 < args.scale <= 1:
         parser.error(f"--scale {args.scale}: allowed: more than 0, at most 1")
     keep = None if args.targets else args.report  # only a whole-suite rehearsal has a report to keep
