@@ -261,9 +261,10 @@ def test_the_weight_cap_leaves_every_offline_study_measured_as_before(processed)
     assert checked > 50
 
 
-def test_a_validation_budget_measures_the_curve_on_its_rows_and_the_final_scores_on_every_row(processed):
-    whole = make(processed, learning_rate=0.01)
-    cut = make(processed, learning_rate=0.01, val_rows=60)
+@pytest.mark.parametrize("diagnostics", [True, False])  # the probe's measurement graph, or the evaluation graph
+def test_a_validation_budget_measures_the_curve_on_its_rows_and_the_final_scores_on_every_row(processed, diagnostics):
+    whole = make(processed, learning_rate=0.01, diagnostics=diagnostics)
+    cut = make(processed, learning_rate=0.01, val_rows=60, diagnostics=diagnostics)
     assert whole.arrays.curve_rows is None and len(cut.arrays.curve_rows) == 60
     ours, theirs = cut.run({}, seed=0), whole.run({}, seed=0)
     assert [row["train_loss"] for row in ours.history] == [row["train_loss"] for row in theirs.history]

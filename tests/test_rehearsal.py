@@ -15,6 +15,7 @@ import pytest
 import yaml
 
 from stages.catalog.datasets import DATASETS
+from stages.common.errors import UserError
 from stages.tools import kaggle_mirror
 from stages.tools.rehearsal import README_END, README_START, SAMPLE_SECONDS, TreeMemory
 from tests.conftest import REPO, run
@@ -152,7 +153,12 @@ def test_the_rehearsal_states_each_studys_rows_at_both_sizes_and_the_verdicts_th
     assert "| optimizers | 1,309 | 1,500 |" in text
     assert ("- SGD (`sgd`): shown -> not resolved with 5 seeds (adjusted p 0.2) (at this size: -0.01 [-0.03, 0.01]; "
             "adjusted p 0.2, power 0.31)") in text
-    # the comparison redone from the kept report once the default run's verdicts moved: now both read alike
+    # the comparison redone from the kept report once the default run moved: now both read alike
     (tmp_path / "default" / "concepts.json").write_text((tmp_path / "rehearsed" / "concepts.json").read_text())
-    again = rehearsal.refresh(result, tmp_path / "rehearsed", tmp_path / "default" / "concepts.json")
-    assert again["concepts"]["changed"] == [] and again["study_rows"] == result["study_rows"]
+    (tmp_path / "default" / "optimizers" / "summary.json").write_text(json.dumps({"adam": {"n_train": 1200}}))
+    again = rehearsal.refresh(result, tmp_path / "rehearsed", tmp_path / "default")
+    assert again["concepts"]["changed"] == []
+    assert again["study_rows"] == {"optimizers": {"default": 1200, "rehearsal": 1500}}
+    for partial in ({**result, "targets": ["evaluate_optimizers"]}, {"study_rows": result["study_rows"]}):
+        with pytest.raises(UserError, match="--refresh: .* a whole-suite rehearsal's result"):
+            rehearsal.refresh(partial, tmp_path / "rehearsed", tmp_path / "default")

@@ -73,8 +73,9 @@ def failure_evidence(runs: list[dict], report: ReportConfig) -> dict:
     epoch of the peak and the first later epoch below `report.saturated_fraction` (recovered)."""
     histories = [run["history"] for run in runs]
     constant = lambda row: row.get("constant_output") == 1  # noqa: E731
-    result = {"born_dead_runs": sum(constant(h[0]) for h in histories),
-              "collapsed_runs": sum(constant(h[-1]) for h in histories)}
+    measured = any(h[0].get("constant_output") is not None for h in histories)  # not with diagnostics off
+    result = {"born_dead_runs": sum(constant(h[0]) for h in histories) if measured else None,
+              "collapsed_runs": sum(constant(h[-1]) for h in histories) if measured else None}
     tops = [top_saturation(h, report.saturated_fraction) for h in histories]
     if not any(top is not None for top in tops):
         return result

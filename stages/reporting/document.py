@@ -83,14 +83,16 @@ def training_rows(spec: StudyConfig, summary: dict, budget: int | None) -> str:
 
 
 def validation_rows(summary: dict, budget: int | None) -> str:
-    """How many validation rows the per-epoch curves were measured on, against their budget (`val_rows`)."""
+    """How many validation rows the per-epoch curves (and the epochs to target read off them) were measured on,
+    against their budget (`val_rows`)."""
     rows = sorted({e["n_val"] for e in summary.values() if e.get("n_val")})
     if not rows:
         return ""
-    curve = min(rows[-1], budget) if budget else rows[-1]
-    return (f"Validation curves per epoch: {curve:,} of {rows[-1]:,} validation rows" +
-            (f" (budget: {budget:,} rows, a fixed subset drawn with the split seed)" if budget else " (no budget)") +
-            "; final validation and test scores on every row.")
+    split, limit = rows[-1], f"budget: {budget:,} rows" if budget else "no budget"
+    measured = (f"{budget:,} of {split:,} validation rows ({limit}, a fixed subset drawn with the split seed)"
+                if budget and budget < split else f"all {split:,} validation rows ({limit})")
+    return (f"Validation curves per epoch, and the epochs to target read off them: {measured}; final validation and "
+            "test scores on every row.")
 
 
 def study_section(number: int, study: str, spec: StudyConfig, reports: Path, runs: dict, summary: dict,
@@ -99,7 +101,9 @@ def study_section(number: int, study: str, spec: StudyConfig, reports: Path, run
     findings = json.loads((reports / study / "findings.json").read_text())
     plan = study_report(params, study)
     rows = training_rows(spec, summary, spec.set.get("train_rows", params.defaults.train_rows))
-    rows += " " + validation_rows(summary, spec.set.get("val_rows", params.defaults.val_rows)) if rows else ""
+    curves = validation_rows(summary, spec.set.get("val_rows", params.defaults.val_rows))
+    if rows and curves:
+        rows += " " + curves
     lines = [f"## {number}. {study.replace('_', ' ').capitalize()}", "", f"> {spec.question.strip()}", "",
              *([rows, ""] if rows else [])]
     for condition, variants in runs.items():

@@ -21,6 +21,7 @@ from pathlib import Path
 import yaml
 
 from stages.common import atomic
+from stages.common.errors import UserError
 from stages.tools import kaggle_mirror, robustness
 from stages.tools.bench import pss_kb, publish, tree_processes
 from stages.tools.pipeline_timing import stage_windows, timed_repro, train_totals
@@ -129,16 +130,17 @@ def rehearse(params_file: Path, scale: float, targets: list[str], work: Path, ke
     return result
 
 
-def study_rows(default: Path, rehearsed: Path) -> dict[str, dict]:
-    """Per study, the training rows its variants trained on in the default run and in the rehearsal (the largest
-    per study: a condition may take a share of them)."""
-    def rows(reports: Path) -> dict[str, int]:
-        return {path.parent.name: max((e.get("n_train") or 0 for e in json.loads(path.read_text()).values()
-                                       if isinstance(e, dict)), default=0)
-                for path in sorted(reports.glob("*/summary.json")) if path.parent.name != "foundations"}
+def trained_rows(reports: Path) -> dict[str, int]:
+    """Per study, the most training rows any of its variants trained on (a condition may take a share of them)."""
+    return {path.parent.name: max((e.get("n_train") or 0 for e in json.loads(path.read_text()).values()
+                                   if isinstance(e, dict)), default=0)
+            for path in sorted(reports.glob("*/summary.json")) if path.parent.name != "foundations"}
 
-    ours, theirs = rows(default), rows(rehearsed)
-    return {study: {"default": ours.get(study), "rehearsal": count} for study, count in theirs.items()}
+
+def study_rows(default: Path, rehearsed: Path) -> dict[str, dict]:
+    """Per study, the training rows its variants trained on in the default run and in the rehearsal."""
+    ours = trained_rows(default)
+    return {study: {"default": ours.get(study), "rehearsal": count} for study, count in trained_rows(rehearsed).items()}
 
 
 def concepts_at_size(default: Path, rehearsed: Path) -> dict:
@@ -153,9 +155,16 @@ def concepts_at_size(default: Path, rehearsed: Path) -> dict:
             "shown_at_size": sum(line["outcome"] in SHOWN for line in theirs), "changed": changed}
 
 
-def refresh(result: dict, kept: Path, default: Path = REPO / "reports" / "concepts.json") -> dict:
-    """A rehearsal's comparison with the default run redone from the report it kept (after the default run moved)."""
-    return {**result, "concepts": concepts_at_size(default, kept / "concepts.json")}
+def refresh(result: dict, kept: Path, default: Path = REPO / "reports") -> dict:
+    """A whole-suite rehearsal's comparison with the default run (`default`: its reports) redone from the report it
+    kept, after the default run moved; a rehearsal of some stages, or one without a kept report, is a UserError."""
+    if result.get("targets") or "concepts" not in result or not (kept / "concepts.json").is_file():
+        raise UserError(f"--refresh: {kept}/concepts.json and a whole-suite rehearsal's result (no --targets) are "
+                        "needed; this one has none to compare: rerun the rehearsal without --targets")
+    rows = trained_rows(default)
+    return {**result, "concepts": concepts_at_size(default / "concepts.json", kept / "concepts.json"),
+            "study_rows": {study: {**count, "default": rows.get(study)}
+                           for study, count in result.get("study_rows", {}).items()}}
 
 
 SHOWN = ("shown", "better", "worse", "equivalent", "disagrees")  # outcomes a row states as found
@@ -213,7 +222,7 @@ def study_table(result: dict) -> list[str]:
                   + (":" if changed else ".")]
         lines += [f"- {c['concept']} (`{c['compares']}`): {c['verdict']} -> {c['other']}"
                   + (f" (at this size: {c['effect']}; adjusted p {c['p_holm']}, power {c['power']})"
-                     if c.get("effect") else "") for c in changed]
+                     if c.get("effect") not in (None, "-") else "") for c in changed]
     return lines
 
 
@@ -232,7 +241,10 @@ def main(argv: list[str] | None = None) -> None:
                         "with the default run's again and rewrite OUT (and the README table)")
     args = parser.parse_args(argv)
     if args.refresh:
-        result = refresh(json.loads(args.out.read_text()), args.report)
+        try:
+            result = refresh(json.loads(args.out.read_text()), args.report)
+        except UserError as error:
+            parser.error(str(error))
         publish(result, args.out, table(result), args.readme, README_START, README_END)
         return
     if not 0 < args.scale <= 1:
