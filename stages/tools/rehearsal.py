@@ -147,12 +147,9 @@ def concepts_at_size(default: Path, rehearsed: Path) -> dict:
     """The concept lines whose outcome at full size differs from the default run's, and how many were shown."""
     ours, theirs = json.loads(default.read_text()), json.loads(rehearsed.read_text())
     shown = [line for line in ours if line["outcome"] in SHOWN]
-    at_size = {(line["concept"], line["compares"]): line for line in theirs}
-    changed = [{**change, **{key: at_size.get((change["concept"], change["compares"]), {}).get(key)
-                             for key in ("effect", "p_holm", "power")}}
-               for change in robustness.verdict_changes(ours, theirs)]
     return {"lines": len(ours), "shown_by_default": len(shown),
-            "shown_at_size": sum(line["outcome"] in SHOWN for line in theirs), "changed": changed}
+            "shown_at_size": sum(line["outcome"] in SHOWN for line in theirs),
+            "changed": robustness.verdict_changes(ours, theirs, details=("effect", "p_holm", "power"))}
 
 
 def refresh(result: dict, kept: Path, default: Path = REPO / "reports") -> dict:

@@ -90,12 +90,17 @@ def _show(rev: str, name: str) -> str:
                           text=True).stdout
 
 
-def verdict_changes(ours: list[dict], theirs: list[dict]) -> list[dict]:
-    """The concept lines whose outcome (shown, not resolved, ...) differs between two runs' concepts.json."""
+def verdict_changes(ours: list[dict], theirs: list[dict], details: tuple[str, ...] = ()) -> list[dict]:
+    """The concept lines whose outcome (shown, not resolved, ...) differs between two runs' concepts.json, with the
+    `details` keys (effect, p_holm, ...) of the other run's line."""
     by_line = {(line["concept"], line["compares"]): line for line in theirs}
-    return [{"concept": line["concept"], "compares": line["compares"], "verdict": line["verdict"],
-             "other": by_line.get((line["concept"], line["compares"]), {}).get("verdict", "missing")}
-            for line in ours if by_line.get((line["concept"], line["compares"]), {}).get("outcome") != line["outcome"]]
+    changed = []
+    for line in ours:
+        other = by_line.get((line["concept"], line["compares"]), {})
+        if other.get("outcome") != line["outcome"]:
+            changed.append({"concept": line["concept"], "compares": line["compares"], "verdict": line["verdict"],
+                            "other": other.get("verdict", "missing"), **{key: other.get(key) for key in details}})
+    return changed
 
 
 def machine() -> dict:
